@@ -1,0 +1,10 @@
+"""The `ihub` console script: settle the environment first, then hand over to the CLI."""
+
+
+def main() -> None:
+    from ihub.settings import configure_environment
+
+    configure_environment()
+    from ihub.cli import app
+
+    app()

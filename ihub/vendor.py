@@ -1,0 +1,202 @@
+"""The demo vendor: a small asset-management API that serves assets and users.
+
+It behaves like the vendors the hub talks to (a bearer token, limit/offset pages, records
+under `data.<kind>`, a total under `meta.total`) and lets tests change a record
+(`PATCH /admin/<kind>/<id>`). For benchmarks it can pre-render every page so that it is never
+the bottleneck.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Iterator
+
+import orjson
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+MAX_LIMIT = 5000
+
+_MODELS = [
+    ("MacBook Pro 14", "Apple", "Laptop"),
+    ("ThinkPad X1 Carbon", "Lenovo", "Laptop"),
+    ("Latitude 7440", "Dell", "Laptop"),
+    ("iPhone 15", "Apple", "Phone"),
+    ("Galaxy S24", "Samsung", "Phone"),
+    ("UltraSharp U2723QE", "Dell", "Monitor"),
+    ("iPad Air", "Apple", "Tablet"),
+]
+_SITES = ["Berlin", "Boston", "Lisbon", "Singapore", "Toronto"]
+_DEPARTMENTS = ["Engineering", "Finance", "Sales", "Support", "People"]
+_FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Tim"]
+_LAST = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Perlman", "Berners-Lee"]
+
+
+def make_users(count: int) -> list[dict[str, Any]]:
+    rng = random.Random(7)
+    users = []
+    for n in range(1, count + 1):
+        first, last = rng.choice(_FIRST), rng.choice(_LAST)
+        users.append({
+            "id": n,
+            "email": f"{first}.{last}.{n}@example.com".lower(),
+            "name": {"first": first, "last": last},
+            "title": rng.choice(["Engineer", "Analyst", "Manager", "Designer"]),
+            "department": rng.choice(_DEPARTMENTS),
+            "status": "active" if rng.random() > 0.1 else "suspended",
+            "manager": {"email": f"manager.{1 + n % 25}@example.com"},
+            "phone": f"+1-555-{n % 10000:04d}",
+        })
+    return users
+
+
+def make_assets(count: int, users: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rng = random.Random(42)
+    assets = []
+    for n in range(1, count + 1):
+        model, maker, category = rng.choice(_MODELS)
+        owner = rng.choice(users) if users and rng.random() > 0.2 else None
+        bought = date(2021, 1, 1) + timedelta(days=rng.randrange(1400))
+        assets.append({
+            "id": n,
+            "asset_tag": f"AT-{n:06d}",
+            "name": f"{model} #{n}",
+            "serial": f"SN{rng.randrange(16**10):010X}",
+            "model": {"name": model, "manufacturer": maker, "category": category},
+            "status": rng.choice(["deployed", "in_stock", "repair", "retired"]),
+            "assignee": {"email": owner["email"]} if owner else None,
+            "location": {"site": rng.choice(_SITES)},
+            "purchase": {"date": bought.isoformat(), "cost": round(rng.uniform(150, 3500), 2)},
+        })
+    return assets
+
+
+@dataclass
+class VendorData:
+    """The vendor's records and its pre-rendered pages (keyed by kind, limit, offset)."""
+
+    token: str
+    records: dict[str, list[dict[str, Any]]]
+    rendered: dict[tuple[str, int, int], bytes] = field(default_factory=dict)
+    requests: int = 0
+
+    def page(self, kind: str, limit: int, offset: int) -> bytes:
+        cached = self.rendered.get((kind, limit, offset))
+        if cached is not None:
+            return cached
+        items = self.records[kind]
+        return orjson.dumps({
+            "data": {kind: items[offset:offset + limit]},
+            "meta": {"total": len(items), "limit": limit, "offset": offset},
+        })
+
+    def prerender(self, limits: list[int]) -> None:
+        self.rendered.clear()
+        for kind, items in self.records.items():
+            for limit in limits:
+                for offset in range(0, len(items) + 1, limit):
+                    self.rendered[(kind, limit, offset)] = self.page(kind, limit, offset)
+
+    def update(self, kind: str, record_id: int, changes: dict[str, Any]) -> dict[str, Any] | None:
+        for record in self.records[kind]:
+            if record["id"] == record_id:
+                record.update(changes)
+                self.rendered.clear()  # stale now; benchmarks never change records
+                return record
+        return None
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    body = data if isinstance(data, bytes) else orjson.dumps(data)
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def build_app(data: VendorData) -> Starlette:
+    def authorized(request: Request) -> bool:
+        return secrets.compare_digest(request.headers.get("authorization", ""), f"Bearer {data.token}")
+
+    async def listing(request: Request) -> Response:
+        data.requests += 1
+        if not authorized(request):
+            return _json({"error": "invalid or missing API token"}, 401)
+        kind = request.path_params["kind"]
+        if kind not in data.records:
+            return _json({"error": f"no such collection: {kind}"}, 404)
+        try:
+            limit = int(request.query_params.get("limit", 100))
+            offset = int(request.query_params.get("offset", 0))
+        except ValueError:
+            return _json({"error": "limit and offset must be integers"}, 400)
+        if not 0 < limit <= MAX_LIMIT or offset < 0:
+            return _json({"error": f"limit must be 1..{MAX_LIMIT} and offset >= 0"}, 400)
+        return _json(data.page(kind, limit, offset))
+
+    async def change(request: Request) -> Response:
+        if not authorized(request):
+            return _json({"error": "invalid or missing API token"}, 401)
+        kind = request.path_params["kind"]
+        if kind not in data.records:
+            return _json({"error": f"no such collection: {kind}"}, 404)
+        record = data.update(kind, request.path_params["record_id"], orjson.loads(await request.body()))
+        return _json(record) if record else _json({"error": "no such record"}, 404)
+
+    return Starlette(routes=[
+        Route("/api/v1/{kind}", listing, methods=["GET"]),
+        Route("/admin/{kind}/{record_id:int}", change, methods=["PATCH"]),
+    ])
+
+
+def make_vendor(assets: int = 2500, users: int = 500, token: str | None = None,
+                prerender: list[int] | None = None) -> VendorData:
+    people = make_users(users)
+    data = VendorData(token=token or secrets.token_urlsafe(24),
+                      records={"assets": make_assets(assets, people), "users": people})
+    if prerender:
+        data.prerender(prerender)
+    return data
+
+
+def _server(data: VendorData) -> uvicorn.Server:
+    config = uvicorn.Config(build_app(data), log_level="warning", access_log=False, lifespan="off")
+    return uvicorn.Server(config)
+
+
+def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def serve_forever(data: VendorData, sock: socket.socket) -> None:
+    _server(data).run(sockets=[sock])
+
+
+@contextmanager
+def running_vendor(data: VendorData) -> Iterator[str]:
+    """Serve `data` on a free loopback port in a background thread; yields the base URL."""
+    sock = bind()
+    server = _server(data)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the demo vendor did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+        sock.close()

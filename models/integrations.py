@@ -1,0 +1,71 @@
+"""Integrations as stored: find one by name, create one from a spec, rebuild its spec for a run.
+
+The mapping lives in `FieldMapping` rows (operators edit it field by field, seed 002); the rest
+of the connector spec is JSON on the integration. `connector_spec` puts them back together.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from models.config import Customer, FieldMapping, Integration, IntegrationEndpoint
+from models.errors import NotFound
+from models.spec import ConnectorSpec
+
+_MAPPING_KEYS = ("mapping", "sync_key")
+
+
+def find_integration(session: Session, ref: str) -> Integration:
+    """`customer/name`, or a bare name when only one customer has an integration of that name."""
+    customer_name, _, name = ref.rpartition("/")
+    query = select(Integration).where(Integration.name == name)
+    if customer_name:
+        query = query.join(Customer).where(Customer.name == customer_name)
+    found = session.exec(query).all()
+    if not found:
+        raise NotFound(f"no integration '{ref}'")
+    if len(found) > 1:
+        raise NotFound(f"'{ref}' names integrations of {len(found)} customers; write it as customer/{name}")
+    return found[0]
+
+
+def integration_ref(session: Session, integration: Integration) -> str:
+    customer = session.get(Customer, integration.customer_id)
+    return f"{customer.name}/{integration.name}"
+
+
+def connector_spec(session: Session, integration: Integration) -> ConnectorSpec:
+    rows = session.exec(select(FieldMapping).where(FieldMapping.integration_id == integration.id)).all()
+    data = {
+        **integration.spec,
+        "mapping": {row.target_field: row.rule for row in rows},
+        "sync_key": next((row.target_field for row in rows if row.is_sync_key), None),
+    }
+    return ConnectorSpec.parse(data, source=f"integration '{integration.name}'")
+
+
+def save_integration(
+    session: Session, customer: Customer, endpoint: IntegrationEndpoint, name: str, spec: ConnectorSpec
+) -> Integration:
+    """Create the integration, or replace the spec and mapping of the one with this name."""
+    integration = session.exec(
+        select(Integration).where(Integration.customer_id == customer.id, Integration.name == name)
+    ).first() or Integration(customer_id=customer.id, endpoint_id=endpoint.id, name=name, spec={})
+    integration.endpoint_id = endpoint.id
+    integration.spec = spec.model_dump(mode="json", exclude=set(_MAPPING_KEYS))
+    session.add(integration)
+    session.flush()
+    for row in session.exec(select(FieldMapping).where(FieldMapping.integration_id == integration.id)):
+        session.delete(row)
+    session.flush()
+    for target, rule in spec.mapping.items():
+        session.add(
+            FieldMapping(
+                integration_id=integration.id,
+                target_field=target,
+                rule=rule.model_dump(mode="json"),
+                is_sync_key=target == spec.sync_key,
+            )
+        )
+    session.commit()
+    return integration

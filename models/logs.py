@@ -1,0 +1,87 @@
+"""Action logs: one row per attempt of an integration action (seed 003)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+from sqlmodel import Field, SQLModel
+
+from models.config import Integration, enum_column, utcnow
+from models.engine import session
+
+
+class ActionStatus(str, Enum):
+    queued = "Queued"
+    in_progress = "In Progress"
+    completed = "Completed"
+    failed = "Failed"
+    cancelled = "Cancelled"
+
+
+class ActionLog(SQLModel, table=True):
+    __tablename__ = "action_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    integration_id: int = Field(foreign_key="integration.id", ondelete="CASCADE", index=True)
+    action: str
+    status: ActionStatus = Field(default=ActionStatus.queued, sa_type=enum_column(ActionStatus))
+    trigger: str = "manual"
+    record_ref: str | None = None
+    message: str = ""
+    pages: int = 0
+    fetched: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    expected_total: int | None = None
+    flow_run_id: str | None = Field(default=None, index=True)
+    started_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+    @property
+    def seconds(self) -> float:
+        end = self.finished_at or self.updated_at
+        return max((end - self.started_at).total_seconds(), 0.0)
+
+
+class RunLog:
+    """The action log row of one run, kept up to date as the run goes (seed 003).
+
+    Every write also refreshes the integration's `last_log_update_at` and heartbeat, which
+    the integration manager's header shows.
+    """
+
+    def __init__(self, integration_id: int, action: str, trigger: str, flow_run_id: str | None,
+                 database_url: str | None = None):
+        self.database_url = database_url
+        self.log = ActionLog(integration_id=integration_id, action=action, trigger=trigger,
+                             status=ActionStatus.in_progress, flow_run_id=flow_run_id)
+        self._save()
+
+    def progress(self, *, pages: int, fetched: int, inserted: int, updated: int, unchanged: int,
+                 rejected: int, expected_total: int | None) -> None:
+        log = self.log
+        log.pages, log.fetched, log.inserted, log.updated = pages, fetched, inserted, updated
+        log.unchanged, log.rejected, log.expected_total = unchanged, rejected, expected_total
+        self._save()
+
+    def finish(self, status: ActionStatus, message: str) -> None:
+        self.log.status = status
+        self.log.message = message
+        self.log.finished_at = utcnow()
+        self._save()
+
+    def _save(self) -> None:
+        now = utcnow()
+        self.log.updated_at = now
+        with session(self.database_url) as db:
+            db.add(self.log)
+            integration = db.get(Integration, self.log.integration_id)
+            integration.last_log_update_at = now
+            integration.last_heartbeat_at = now
+            db.add(integration)
+            db.commit()
+            db.refresh(self.log)

@@ -1,0 +1,240 @@
+"""The declarative connector spec: everything a universal-connector integration needs.
+
+A spec is validated whole when it is loaded (from YAML, JSON or the database), so a bad spec
+fails with a message naming the field and the problem, never in the middle of a run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from models.paths import PathError, compile_path
+from models.targets import EXTERNAL_ID, TARGET_FIELDS, TargetObject
+
+
+class SpecError(ValueError):
+    """A connector spec that cannot be used; the message lists every problem found."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RequestSpec(_Strict):
+    """The web service URL (seed 004) and what to send with each request."""
+
+    base_url: str = Field(description="scheme and host of the vendor API, e.g. https://api.example.com")
+    path: str = Field(default="", description="path of the endpoint that returns the records")
+    method: Literal["GET", "POST"] = "GET"
+    params: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def url(self) -> str:
+        if not self.path:
+            return self.base_url
+        return f"{self.base_url}/{self.path.lstrip('/')}"
+
+
+class AuthRef(_Strict):
+    """Which credentials block to use; the secret itself never appears in a spec."""
+
+    type: Literal["api_token"]
+    block: str = Field(min_length=1, description="name of the saved credentials block")
+
+
+class NoPagination(_Strict):
+    type: Literal["none"] = "none"
+
+
+class OffsetPagination(_Strict):
+    """Limit/offset: ask for `limit` records starting at `offset` until a short page."""
+
+    type: Literal["offset"] = "offset"
+    limit: int = Field(default=100, gt=0, le=100_000)
+    limit_param: str = "limit"
+    offset_param: str = "offset"
+    start_offset: int = Field(default=0, ge=0)
+    total_path: str | None = Field(default=None, description="JSON path of the total record count")
+    max_pages: int | None = Field(default=None, gt=0)
+
+    @field_validator("total_path")
+    @classmethod
+    def _valid_path(cls, value: str | None) -> str | None:
+        return _check_path(value)
+
+
+Pagination = Annotated[Union[NoPagination, OffsetPagination], Field(discriminator="type")]
+
+
+class RecordSelector(_Strict):
+    """Where the records are in each response body."""
+
+    path: str = Field(default="$", description="JSON path to the list of records")
+
+    @field_validator("path")
+    @classmethod
+    def _valid_path(cls, value: str) -> str:
+        return _check_path(value)
+
+
+class FieldRule(_Strict):
+    """How one target field is filled from a vendor record."""
+
+    source: str | None = Field(default=None, description="path in the vendor record, e.g. model.name")
+    constant: Any = None
+    default: Any = None
+    required: bool = False
+
+    @field_validator("source")
+    @classmethod
+    def _valid_path(cls, value: str | None) -> str | None:
+        return _check_path(value)
+
+    @model_validator(mode="after")
+    def _source_or_constant(self) -> FieldRule:
+        if self.source is None and self.constant is None:
+            raise ValueError("give a source path or a constant")
+        if self.source is not None and self.constant is not None:
+            raise ValueError("give a source path or a constant, not both")
+        return self
+
+
+class TargetSpec(_Strict):
+    """The hub object the records become (seed 004: assets, users, custom objects)."""
+
+    object: TargetObject
+    custom_type: str | None = Field(default=None, description="object type name, for custom objects")
+
+    @model_validator(mode="after")
+    def _custom_needs_type(self) -> TargetSpec:
+        if self.object == "custom" and not self.custom_type:
+            raise ValueError("custom objects need a custom_type name")
+        if self.object != "custom" and self.custom_type:
+            raise ValueError("custom_type is only for the custom object")
+        return self
+
+
+class ScheduleSpec(_Strict):
+    """When the integration runs; once a day by default (seed 004)."""
+
+    cron: str = "0 2 * * *"
+    timezone: str = "UTC"
+
+    @field_validator("cron")
+    @classmethod
+    def _five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("a cron expression has five fields, e.g. '0 2 * * *'")
+        return value
+
+
+class ConnectorSpec(_Strict):
+    """A universal-connector integration: request, auth, pagination, records, mapping, target."""
+
+    vendor: str = Field(min_length=1, description="the vendor's name, used in messages")
+    request: RequestSpec
+    auth: AuthRef
+    pagination: Pagination = Field(default_factory=NoPagination)
+    records: RecordSelector = Field(default_factory=RecordSelector)
+    mapping: dict[str, FieldRule] = Field(min_length=1)
+    sync_key: str = Field(description="the target field that identifies a record (the primary key)")
+    target: TargetSpec
+    schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
+    batch_records: int = Field(
+        default=5000, gt=0, description="records written per transaction (and per task run)"
+    )
+
+    @field_validator("mapping", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        """`name: model.name` is short for `name: {source: model.name}`."""
+        if isinstance(value, dict):
+            return {k: {"source": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _mapping_fits_target(self) -> ConnectorSpec:
+        if self.sync_key not in self.mapping:
+            raise ValueError(
+                f"sync_key '{self.sync_key}' is not a mapped field; mapped fields are "
+                f"{', '.join(sorted(self.mapping))}"
+            )
+        allowed = TARGET_FIELDS[self.target.object]
+        if allowed is not None:
+            unknown = sorted(set(self.mapping) - set(allowed) - {EXTERNAL_ID})
+            if unknown:
+                raise ValueError(
+                    f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not "
+                    f"{'a field' if len(unknown) == 1 else 'fields'} of {self.target.object}; "
+                    f"its fields are {', '.join((EXTERNAL_ID, *allowed))}"
+                )
+        return self
+
+    @classmethod
+    def parse(cls, data: Any, source: str = "spec") -> ConnectorSpec:
+        """Validate `data`, turning pydantic's errors into one readable `SpecError`."""
+        if not isinstance(data, dict):
+            raise SpecError(f"{source}: a connector spec is a mapping of fields, got {type(data).__name__}")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise SpecError(format_errors(exc, source)) from None
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> ConnectorSpec:
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text())
+        except FileNotFoundError:
+            raise SpecError(f"{path}: no such file") from None
+        except yaml.YAMLError as exc:
+            raise SpecError(f"{path}: not valid YAML: {exc}") from None
+        return cls.parse(data, source=str(path))
+
+
+def _check_path(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            compile_path(value)
+        except PathError as exc:
+            raise ValueError(str(exc)) from None
+    return value
+
+
+def format_errors(exc: ValidationError, source: str) -> str:
+    """One line per problem: `source: field.path: what is wrong`."""
+    lines = []
+    for error in exc.errors():
+        loc = ".".join(str(part) for part in error["loc"] if not _is_union_tag(part))
+        message = error["msg"].removeprefix("Value error, ").replace("Input should be", "should be")
+        if error["type"] == "missing":
+            message = "is required"
+        elif error["type"] == "extra_forbidden":
+            message = "is not a known field"
+        elif error["type"] == "union_tag_invalid":
+            message = f"unknown type {error['input'].get('type')!r}; expected one of {error['ctx']['expected_tags']}"
+        lines.append(f"{source}: {loc or '(top level)'}: {message}")
+    return "\n".join(lines)
+
+
+_UNION_TAGS = frozenset(
+    member.model_fields["type"].default for member in get_args(get_args(Pagination)[0])
+)
+
+
+def _is_union_tag(part: Any) -> bool:
+    """pydantic puts the chosen union member's tag in an error's location; a user never wrote it."""
+    return part in _UNION_TAGS

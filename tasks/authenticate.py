@@ -1,0 +1,24 @@
+"""Turn an integration's credentials reference into an `httpx.Auth`, loading the Prefect block."""
+
+from __future__ import annotations
+
+import httpx
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from blocks import CREDENTIAL_BLOCKS
+from models.spec import AuthRef
+from models.errors import CredentialsNotFound
+
+
+@task(name="authenticate", cache_policy=NO_CACHE)
+def authenticate(auth: AuthRef) -> httpx.Auth:
+    block_type = CREDENTIAL_BLOCKS[auth.type]
+    try:
+        block = block_type.load(auth.block)
+    except ValueError:
+        raise CredentialsNotFound(
+            f"no {auth.type} credentials block named '{auth.block}': create the credentials "
+            f"before running the integration"
+        ) from None
+    return block.auth()

@@ -1,0 +1,104 @@
+"""One HTTP request, retried the way a polite API client should.
+
+429, 5xx, timeouts and connection errors are retried with exponential backoff and jitter,
+waiting at least what `Retry-After` asks. `sleep` and `now` are injectable so tests run on a
+fake clock.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable
+
+import httpx
+
+from models.errors import CredentialsRejected, VendorError
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 60.0
+    sleep: Callable[[float], None] = time.sleep
+    now: Callable[[], float] = time.time
+    jitter: Callable[[], float] = field(default=random.random)
+
+    def delay(self, attempt: int, response: httpx.Response | None) -> float:
+        backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1)) * (0.5 + self.jitter() / 2)
+        asked = retry_after_seconds(response, self.now) if response is not None else None
+        return max(backoff, asked) if asked is not None else backoff
+
+
+def retry_after_seconds(response: httpx.Response, now: Callable[[], float]) -> float | None:
+    """`Retry-After` as seconds to wait; it may be a number of seconds or an HTTP date."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        return max(parsedate_to_datetime(value).timestamp() - now(), 0.0)
+    except (TypeError, ValueError):
+        return None
+
+
+def send(client: httpx.Client, request: httpx.Request, vendor: str, policy: RetryPolicy) -> httpx.Response:
+    """Send `request`, retrying transient failures; raise a `HubError` a person can act on."""
+    path = request.url.path
+    for attempt in range(1, policy.max_attempts + 1):
+        last = attempt == policy.max_attempts
+        try:
+            response = client.send(request)
+        except httpx.TimeoutException:
+            if last:
+                raise VendorError(f"{vendor} did not answer in time on {path} after {attempt} attempts") from None
+            policy.sleep(policy.delay(attempt, None))
+            continue
+        except httpx.TransportError as exc:
+            if last:
+                raise VendorError(
+                    f"cannot reach {vendor} at {request.url.host}:{request.url.port or ''} "
+                    f"({type(exc).__name__}) after {attempt} attempts"
+                ) from None
+            policy.sleep(policy.delay(attempt, None))
+            continue
+        if response.status_code in RETRY_STATUSES and not last:
+            policy.sleep(policy.delay(attempt, response))
+            continue
+        check_status(response, vendor)
+        return response
+    raise AssertionError("unreachable")  # the loop returns or raises on its last attempt
+
+
+def check_status(response: httpx.Response, vendor: str) -> None:
+    status = response.status_code
+    path = response.request.url.path
+    if status in (401, 403):
+        raise CredentialsRejected(f"credentials rejected by {vendor} (HTTP {status} on {path})")
+    if status >= 400:
+        raise VendorError(f"{vendor} answered HTTP {status} on {path}: {_snippet(response)}")
+
+
+def decode_json(response: httpx.Response, vendor: str) -> Any:
+    import orjson
+
+    content_type = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+    if "json" not in content_type:
+        raise VendorError(f"expected JSON, got {content_type} from {vendor} {response.request.url.path}")
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
+        raise VendorError(f"{vendor} sent malformed JSON on {response.request.url.path}: {exc}") from None
+
+
+def _snippet(response: httpx.Response) -> str:
+    text = response.text.strip().replace("\n", " ")
+    return text[:200] + ("…" if len(text) > 200 else "")
