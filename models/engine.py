@@ -38,9 +38,13 @@ def normalize_url(url: str) -> str:
     return url
 
 
-@lru_cache(maxsize=8)
 def get_engine(url: str | None = None) -> Engine:
-    url = normalize_url(url) if url else database_url()
+    """The engine for `url`, or for the configured database; one engine (and pool) per URL."""
+    return _engine(normalize_url(url) if url else database_url())
+
+
+@lru_cache(maxsize=16)
+def _engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)

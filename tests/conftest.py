@@ -1,0 +1,106 @@
+"""Shared fixtures: one Prefect test server for the session, throwaway hub databases, the demo vendor."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+
+# Prefect reads its settings once, at import: quiet and fast before anything imports it.
+os.environ.update({
+    "PREFECT_HOME": tempfile.mkdtemp(prefix="ihub-test-prefect-"),
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL",
+})
+os.environ.pop("PREFECT_API_URL", None)
+
+import pytest  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+PG_URL = os.environ.get("IHUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """One Prefect server for the whole test session (each new one costs seconds of migrations)."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            yield
+
+
+@pytest.fixture
+def sqlite_url(tmp_path, monkeypatch) -> str:
+    """A fresh hub database file, migrated, and made the hub's database for this test."""
+    from models.engine import migrate
+
+    url = f"sqlite:///{tmp_path / 'ihub.db'}"
+    monkeypatch.setenv("IHUB_DATABASE_URL", url)
+    monkeypatch.setenv("IHUB_HOME", str(tmp_path / "home"))
+    migrate(url)
+    return url
+
+
+@pytest.fixture
+def pg_url(monkeypatch) -> str:
+    """A fresh schema in the local PostgreSQL `test` database, migrated; dropped afterwards."""
+    from models.engine import get_engine, migrate
+
+    schema = f"ihub_test_{uuid.uuid4().hex[:10]}"
+    admin = get_engine(PG_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    monkeypatch.setenv("IHUB_DATABASE_URL", url)
+    migrate(url)
+    yield url
+    get_engine(url).dispose()
+    with admin.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request) -> str:
+    """Run a test once on SQLite and once on PostgreSQL."""
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+@pytest.fixture
+def vendor():
+    """The demo vendor on a free loopback port: yields (base URL, its data)."""
+    from ihub.vendor import make_vendor, running_vendor
+
+    data = make_vendor(assets=350, users=40, token="test-token-" + uuid.uuid4().hex)
+    with running_vendor(data) as url:
+        yield url, data
+
+
+@pytest.fixture
+def integration(db_url):
+    """A customer, an endpoint and an integration row (spec from the demo YAML), for upsert tests."""
+    return make_integration()
+
+
+def make_integration(base_url: str = "http://127.0.0.1:9", name: str = "assets", **spec_changes):
+    from ihub.demo import DEMO_SPEC
+    from models.config import Customer, IntegrationEndpoint
+    from models.engine import session
+    from models.integrations import save_integration
+    from models.spec import ConnectorSpec
+
+    data = ConnectorSpec.from_yaml(DEMO_SPEC).model_dump(mode="json")
+    data["request"]["base_url"] = base_url
+    data.update(spec_changes)
+    spec = ConnectorSpec.parse(data)
+    with session() as db:
+        customer = Customer(name="acme")
+        db.add(customer)
+        db.flush()
+        endpoint = IntegrationEndpoint(customer_id=customer.id, name="vendor", description="test vendor")
+        db.add(endpoint)
+        db.flush()
+        return save_integration(db, customer, endpoint, name, spec)

@@ -1,0 +1,91 @@
+"""Limit/offset pages from the demo vendor over real HTTP on loopback."""
+
+import httpx
+import pytest
+
+from blocks import ApiTokenCredentials
+from ihub.demo import DEMO_SPEC
+from models.errors import CredentialsRejected, VendorError
+from models.spec import ConnectorSpec, OffsetPagination
+from tasks.http import RetryPolicy, retry_after_seconds
+from tasks.paginate import OffsetPaginator, Page, PageRequest, fetch_pages
+
+
+def spec_for(base_url, **changes) -> ConnectorSpec:
+    data = ConnectorSpec.from_yaml(DEMO_SPEC).model_dump(mode="json")
+    data["request"]["base_url"] = base_url
+    data.update(changes)
+    return ConnectorSpec.parse(data)
+
+
+def auth(token):
+    return ApiTokenCredentials(token=token).auth()
+
+
+def test_offset_paginator_stops_at_total_on_short_or_empty_pages():
+    paginator = OffsetPaginator(OffsetPagination(limit=2))
+    first = paginator.first(PageRequest("http://x"))
+    assert first.params == {"limit": 2, "offset": 0}
+    second = paginator.next(first, Page([1, 2]), None)
+    assert second.params["offset"] == 2
+    assert paginator.next(second, Page([3]), None) is None  # short page, no total
+    assert paginator.next(second, Page([]), None) is None
+    assert paginator.next(second, Page([3, 4], total=4), None) is None  # reached the total
+    # a vendor that caps the page below the limit still gets read to its total
+    assert paginator.next(first, Page([1], total=5), None).params["offset"] == 1
+
+
+def test_all_pages_stream_from_the_vendor(vendor):
+    url, data = vendor
+    pages = list(fetch_pages(spec_for(url, pagination={"type": "offset", "limit": 100, "total_path": "meta.total"}),
+                             auth(data.token)))
+    assert [len(p.records) for p in pages] == [100, 100, 100, 50]
+    assert [r["id"] for p in pages for r in p.records] == [a["id"] for a in data.records["assets"]]
+    assert pages[0].total == 350
+
+
+def test_without_total_it_stops_on_the_short_page(vendor):
+    url, data = vendor
+    pages = list(fetch_pages(spec_for(url, pagination={"type": "offset", "limit": 60}), auth(data.token)))
+    assert [len(p.records) for p in pages] == [60, 60, 60, 60, 60, 50]
+
+
+def test_max_pages_caps_the_run(vendor):
+    url, data = vendor
+    spec = spec_for(url, pagination={"type": "offset", "limit": 100, "max_pages": 2})
+    assert len(list(fetch_pages(spec, auth(data.token)))) == 2
+
+
+def test_a_wrong_token_says_the_credentials_were_rejected_without_showing_them(vendor):
+    url, _ = vendor
+    with pytest.raises(CredentialsRejected) as caught:
+        list(fetch_pages(spec_for(url), auth("wrong-secret-token")))
+    assert str(caught.value) == "credentials rejected by Demo Asset Vendor (HTTP 401 on /api/v1/assets)"
+    assert "wrong-secret-token" not in str(caught.value)
+
+
+def test_a_missing_record_path_names_the_path_and_the_keys_found(vendor):
+    url, data = vendor
+    with pytest.raises(VendorError) as caught:
+        list(fetch_pages(spec_for(url, records={"path": "$.items"}), auth(data.token)))
+    assert "record path '$.items' is not in the Demo Asset Vendor response; the response has: data, meta" in str(
+        caught.value)
+
+
+def test_an_unreachable_vendor_fails_after_its_retries_without_sleeping():
+    slept = []
+    policy = RetryPolicy(max_attempts=3, sleep=slept.append, jitter=lambda: 1.0)
+    with pytest.raises(VendorError, match="cannot reach Demo Asset Vendor at 127.0.0.1:9 .* after 3 attempts"):
+        list(fetch_pages(spec_for("http://127.0.0.1:9"), auth("t"), policy))
+    assert slept == [0.5, 1.0]  # exponential backoff between the three attempts
+
+
+def test_retry_after_is_read_as_seconds_or_as_an_http_date():
+    def response(value):
+        return httpx.Response(429, headers={"Retry-After": value})
+
+    assert retry_after_seconds(response("7"), now=lambda: 0) == 7
+    assert retry_after_seconds(response("Thu, 01 Jan 1970 00:01:40 GMT"), now=lambda: 40) == 60
+    assert retry_after_seconds(response("soon"), now=lambda: 0) is None
+    policy = RetryPolicy(jitter=lambda: 1.0)
+    assert policy.delay(1, response("30")) == 30  # the vendor asked for longer than the backoff

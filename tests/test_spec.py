@@ -1,0 +1,99 @@
+"""A bad connector spec fails at load with a message naming the field and the problem."""
+
+import pytest
+
+from ihub.demo import DEMO_SPEC
+from models.spec import ConnectorSpec, OffsetPagination, SpecError
+
+
+def demo_data(**changes):
+    data = ConnectorSpec.from_yaml(DEMO_SPEC).model_dump(mode="json")
+    data.update(changes)
+    return data
+
+
+def error_of(data) -> str:
+    with pytest.raises(SpecError) as caught:
+        ConnectorSpec.parse(data)
+    return str(caught.value)
+
+
+def test_the_shipped_demo_spec_loads():
+    spec = ConnectorSpec.from_yaml(DEMO_SPEC)
+    assert isinstance(spec.pagination, OffsetPagination)
+    assert spec.sync_key == "external_id"
+    assert spec.mapping["model"].source == "model.name"  # `field: path` shorthand
+    assert spec.schedule.cron == "0 2 * * *"  # daily by default (seed 004)
+
+
+def test_missing_fields_are_each_named():
+    message = error_of({"vendor": "Acme"})
+    for field in ("request", "auth", "mapping", "sync_key", "target"):
+        assert f"spec: {field}: is required" in message
+
+
+def test_bad_values_name_their_field():
+    data = demo_data()
+    data["request"]["base_url"] = "ftp://vendor.example"
+    data["pagination"]["limit"] = 0
+    message = error_of(data)
+    assert "request.base_url: must start with http:// or https://" in message
+    assert "pagination.limit: should be greater than 0" in message
+
+
+def test_unknown_pagination_type_lists_the_known_ones():
+    message = error_of(demo_data(pagination={"type": "sideways"}))
+    assert "pagination: unknown type 'sideways'" in message and "'offset'" in message
+
+
+def test_unknown_keys_are_refused_not_ignored():
+    data = demo_data()
+    data["request"]["urll"] = "typo"
+    assert "request.urll: is not a known field" in error_of(data)
+
+
+def test_sync_key_must_be_a_mapped_field():
+    assert "sync_key 'serial' is not a mapped field" in error_of(demo_data(sync_key="serial"))
+
+
+def test_mapping_targets_must_exist_on_the_target_object():
+    data = demo_data()
+    data["mapping"]["colour"] = {"source": "colour"}
+    message = error_of(data)
+    assert "colour is not a field of asset" in message and "serial_number" in message
+
+
+def test_custom_objects_need_a_type_name_and_accept_any_field():
+    data = demo_data(target={"object": "custom"})
+    assert "custom objects need a custom_type name" in error_of(data)
+    data = demo_data(target={"object": "custom", "custom_type": "licence"})
+    data["mapping"]["seats"] = {"source": "seats"}
+    assert ConnectorSpec.parse(data).target.custom_type == "licence"
+
+
+def test_a_rule_needs_exactly_one_of_source_and_constant():
+    data = demo_data()
+    data["mapping"]["status"] = {"default": "x"}
+    assert "mapping.status: give a source path or a constant" in error_of(data)
+
+
+def test_a_broken_json_path_is_caught_at_load():
+    data = demo_data(records={"path": "$.data[?(@.x =="})
+    assert "records.path: '$.data[?(@.x ==' is not a valid JSON path" in error_of(data)
+
+
+def test_cron_needs_five_fields():
+    assert "schedule.cron: a cron expression has five fields" in error_of(demo_data(schedule={"cron": "daily"}))
+
+
+def test_yaml_problems_are_reported_with_the_file(tmp_path):
+    with pytest.raises(SpecError, match="no such file"):
+        ConnectorSpec.from_yaml(tmp_path / "missing.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("vendor: [unclosed\n")
+    with pytest.raises(SpecError, match="broken.yaml: not valid YAML"):
+        ConnectorSpec.from_yaml(broken)
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- a\n- b\n")
+    with pytest.raises(SpecError, match="a connector spec is a mapping of fields, got list"):
+        ConnectorSpec.from_yaml(listed)

@@ -1,0 +1,84 @@
+"""End to end: the demo vendor on loopback, the real Prefect flow, a real SQLite file."""
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from blocks import ApiTokenCredentials
+from flows.sync import sync_integration
+from models.engine import session
+from models.logs import ActionLog, ActionStatus
+from models.records import Asset
+from tests.conftest import make_integration
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+
+@pytest.fixture
+def synced(sqlite_url, vendor):
+    url, data = vendor
+    ApiTokenCredentials(token=data.token).save("demo-vendor-token", overwrite=True)
+    integration = make_integration(url, batch_records=120)
+    return integration, url, data
+
+
+def assets(integration_id):
+    with session() as db:
+        return {a.sync_key: a for a in db.exec(select(Asset).where(Asset.integration_id == integration_id))}
+
+
+def logs(integration_id):
+    with session() as db:
+        return db.exec(select(ActionLog).where(ActionLog.integration_id == integration_id)
+                       .order_by(ActionLog.id)).all()
+
+
+def test_a_sync_stores_the_vendor_records_and_a_rerun_duplicates_nothing(synced):
+    integration, url, data = synced
+    first = sync_integration("acme/assets")
+    assert (first.fetched, first.inserted, first.updated, first.unchanged, first.rejected) == (350, 350, 0, 0, 0)
+    assert first.pages == 4
+    stored = assets(integration.id)
+    vendor_assets = data.records["assets"]
+    assert sorted(stored) == sorted(str(a["id"]) for a in vendor_assets)
+    for record in vendor_assets:
+        row = stored[str(record["id"])]
+        assert (row.name, row.serial_number, row.model, row.cost) == (
+            record["name"], record["serial"], record["model"]["name"], record["purchase"]["cost"])
+
+    second = sync_integration("acme/assets")
+    assert (second.inserted, second.updated, second.unchanged) == (0, 0, 350)
+    assert len(assets(integration.id)) == 350
+
+    token = {"Authorization": f"Bearer {data.token}"}
+    httpx.patch(f"{url}/admin/assets/42", json={"status": "retired", "name": "Renamed"}, headers=token)
+    third = sync_integration("acme/assets")
+    assert (third.inserted, third.updated, third.unchanged) == (0, 1, 349)
+    assert (assets(integration.id)["42"].status, assets(integration.id)["42"].name) == ("retired", "Renamed")
+
+    rows = logs(integration.id)
+    assert [r.status for r in rows] == [ActionStatus.completed] * 3
+    assert rows[0].action == "Import Assets" and rows[0].trigger == "manual"
+    assert rows[0].message == "fetched 350 records in 4 pages: 350 inserted, 0 updated, 0 unchanged, 0 rejected"
+    assert rows[2].updated == 1 and rows[0].flow_run_id
+    with session() as db:
+        from models.config import Integration
+        assert db.get(Integration, integration.id).last_heartbeat_at is not None
+
+
+def test_a_failed_run_is_logged_as_failed_with_a_message_and_no_secret(synced):
+    integration, _, _ = synced
+    ApiTokenCredentials(token="a-revoked-secret").save("demo-vendor-token", overwrite=True)
+    state = sync_integration("acme/assets", return_state=True)
+    assert state.is_failed()
+    (row,) = logs(integration.id)
+    assert row.status == ActionStatus.failed and row.finished_at is not None
+    assert row.message == "credentials rejected by Demo Asset Vendor (HTTP 401 on /api/v1/assets)"
+    assert assets(integration.id) == {}
+
+
+def test_missing_credentials_say_what_to_create(sqlite_url, vendor):
+    url, _ = vendor
+    integration = make_integration(url, auth={"type": "api_token", "block": "never-saved"})
+    assert sync_integration("acme/assets", return_state=True).is_failed()
+    assert "no api_token credentials block named 'never-saved'" in logs(integration.id)[0].message
