@@ -3,12 +3,14 @@
 Pages are fetched in the flow (a generator, so memory stays flat) and grouped into batches of
 about `spec.batch_records` records; each batch is one `map-records` and one `upsert-records`
 task run. Records are passed `quote`d so Prefect does not walk them looking for futures.
+A batch's upsert runs on the task runner while the next batch is fetched; it is waited for
+before the next one is submitted, so batches commit in order and at most two are in memory.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from prefect import flow, runtime
@@ -18,7 +20,7 @@ from prefect.utilities.annotations import quote
 from models.engine import session
 from models.errors import HubError
 from models.integrations import connector_spec, find_integration
-from models.logs import ActionStatus, RunLog
+from models.logs import ActionStatus, RunCounts, RunLog
 from models.spec import ConnectorSpec
 from tasks.authenticate import authenticate
 from tasks.map import map_records
@@ -33,20 +35,11 @@ class Batch:
     total: int | None = None
 
 
-@dataclass
-class SyncSummary:
-    integration: str
-    pages: int = 0
-    fetched: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    seconds: float = 0.0
-    expected_total: int | None = None
+class SyncSummary(RunCounts):
+    """What a run did: its counts, and how long it took."""
 
-    def counts(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k not in ("integration", "seconds")}
+    integration: str
+    seconds: float = 0.0
 
     def message(self) -> str:
         return (
@@ -83,27 +76,44 @@ def sync_integration(integration: str, trigger: str = "manual") -> SyncSummary:
         record = find_integration(db, integration)
         spec = connector_spec(db, record)
     run_log = RunLog(record.id, action_name(spec), trigger, _flow_run_id())
-    summary = SyncSummary(integration)
+    summary = SyncSummary(integration=integration)
+    writing = None  # the previous batch's upsert, still running while the next batch is fetched
     try:
         auth = authenticate(spec.auth)
         for batch in batched(fetch_pages(spec, auth), spec.batch_records):
             mapped = map_records(quote(batch.records), spec)
-            counts = upsert_records(quote(mapped.rows), record.id, spec.target.object, spec.target.custom_type)
-            summary.pages += batch.pages
-            summary.fetched += len(batch.records)
-            summary.inserted += counts.inserted
-            summary.updated += counts.updated
-            summary.unchanged += counts.unchanged
-            summary.rejected += len(mapped.rejected)
-            summary.expected_total = batch.total
-            run_log.progress(**summary.counts())
+            if writing is not None:
+                _count(summary, run_log, *writing)
+                writing = None
+            future = upsert_records.submit(quote(mapped.rows), record.id, spec.target.object, spec.target.custom_type)
+            writing = (future, batch, mapped)
+        if writing is not None:
+            _count(summary, run_log, *writing)
     except Exception as exc:
+        if writing is not None:  # a write still in flight: let it end, and count it if it committed
+            try:
+                _count(summary, run_log, *writing)
+            except Exception:
+                pass
         run_log.finish(ActionStatus.failed, failure_message(exc))
         raise
     summary.seconds = round(time.perf_counter() - started, 3)
     run_log.finish(ActionStatus.completed, summary.message())
     _summary_artifact(summary)
     return summary
+
+
+def _count(summary: SyncSummary, run_log: RunLog, future, batch: Batch, mapped) -> None:
+    """Wait for a batch's upsert (raising its error) and add it to the run's counts and log."""
+    counts = future.result()
+    summary.pages += batch.pages
+    summary.fetched += len(batch.records)
+    summary.inserted += counts.inserted
+    summary.updated += counts.updated
+    summary.unchanged += counts.unchanged
+    summary.rejected += len(mapped.rejected)
+    summary.expected_total = batch.total
+    run_log.progress(summary)
 
 
 def failure_message(exc: BaseException) -> str:
@@ -118,7 +128,7 @@ def _flow_run_id() -> str | None:
 
 
 def _summary_artifact(summary: SyncSummary) -> None:
-    rows = [{"measure": name, "value": value} for name, value in asdict(summary).items() if name != "integration"]
+    rows = [{"measure": name, "value": value} for name, value in summary.model_dump(exclude={"integration"}).items()]
     create_table_artifact(
         key="sync-summary",
         table=rows,

@@ -19,7 +19,19 @@ class ActionStatus(str, Enum):
     cancelled = "Cancelled"
 
 
-class ActionLog(SQLModel, table=True):
+class RunCounts(SQLModel):
+    """What a sync run has done so far; an action log row carries these as columns."""
+
+    pages: int = 0
+    fetched: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    expected_total: int | None = None
+
+
+class ActionLog(RunCounts, table=True):
     __tablename__ = "action_log"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -29,13 +41,6 @@ class ActionLog(SQLModel, table=True):
     trigger: str = "manual"
     record_ref: str | None = None
     message: str = ""
-    pages: int = 0
-    fetched: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    expected_total: int | None = None
     flow_run_id: str | None = Field(default=None, index=True)
     started_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -61,11 +66,9 @@ class RunLog:
                              status=ActionStatus.in_progress, flow_run_id=flow_run_id)
         self._save()
 
-    def progress(self, *, pages: int, fetched: int, inserted: int, updated: int, unchanged: int,
-                 rejected: int, expected_total: int | None) -> None:
-        log = self.log
-        log.pages, log.fetched, log.inserted, log.updated = pages, fetched, inserted, updated
-        log.unchanged, log.rejected, log.expected_total = unchanged, rejected, expected_total
+    def progress(self, counts: RunCounts) -> None:
+        for name in RunCounts.model_fields:
+            setattr(self.log, name, getattr(counts, name))
         self._save()
 
     def finish(self, status: ActionStatus, message: str) -> None:

@@ -30,6 +30,9 @@ class CompiledPath:
         self.expression = expression
         self._steps = steps
         self._jsonpath = jsonpath
+        if steps is not None and len(steps) == 1:
+            self.first = self._first_of_one  # the common case (`name`), without the loop
+            self._step = steps[0]
 
     def first(self, document: Any) -> Any:
         """The first value at this path, or MISSING."""
@@ -43,6 +46,12 @@ class CompiledPath:
             except (KeyError, IndexError, TypeError):
                 return MISSING
         return value
+
+    def _first_of_one(self, document: Any) -> Any:
+        try:
+            return document[self._step]
+        except (KeyError, IndexError, TypeError):
+            return MISSING
 
     def __repr__(self) -> str:
         return f"CompiledPath({self.expression!r})"

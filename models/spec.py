@@ -154,7 +154,7 @@ class ConnectorSpec(_Strict):
     target: TargetSpec
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
     batch_records: int = Field(
-        default=5000, gt=0, description="records written per transaction (and per task run)"
+        default=10_000, gt=0, description="records written per transaction (and per task run)"
     )
 
     @field_validator("mapping", mode="before")

@@ -60,7 +60,10 @@ def _to_datetime(value: Any) -> datetime:
     raise Rejected(f"expected a date, got {value!r}")
 
 
-COERCE: dict[type, Callable[[Any], Any]] = {str: _to_str, float: _to_float, datetime: _to_datetime}
+COERCE_TO: dict[type, tuple[type, Callable[[Any], Any]]] = {
+    kind: (kind, coerce) for kind, coerce in ((str, _to_str), (float, _to_float), (datetime, _to_datetime))
+}
+"""Target type -> (the type a value already has when it needs nothing done, the coercion)."""
 
 
 class RecordMapper:
@@ -74,12 +77,13 @@ class RecordMapper:
         self.fields = [
             (
                 name,
-                compile_path(rule.source) if rule.source is not None else None,
+                compile_path(rule.source).first if rule.source is not None else None,
                 rule,
-                None if types is None or name == EXTERNAL_ID else COERCE[types[name]],
+                *(COERCE_TO[types[name]] if types is not None and name != EXTERNAL_ID else (None, None)),
             )
             for name, rule in spec.mapping.items()
         ]
+        self._key_getter = next(get for name, get, *_ in self.fields if name == self.sync_key)
 
     def map(self, records: list[Any]) -> MappedBatch:
         batch = MappedBatch()
@@ -101,25 +105,28 @@ class RecordMapper:
         if not isinstance(record, dict):
             raise Rejected(f"a record must be a JSON object, got {type(record).__name__}")
         values = {}
-        for name, path, rule, coerce in self.fields:
-            value = rule.constant if path is None else path.first(record)
+        for name, get, rule, kind, coerce in self.fields:
+            value = rule.constant if get is None else get(record)
             if value is MISSING or value is None:
                 value = rule.default
-            if value is None:
-                if rule.required:
-                    raise Rejected(f"required field '{name}' is missing (source {rule.source})")
-                values[name] = None
-                continue
-            try:
-                values[name] = coerce(value) if coerce else value
-            except Rejected as exc:
-                raise Rejected(f"field '{name}': {exc}") from None
+                if value is None:
+                    if rule.required:
+                        raise Rejected(f"required field '{name}' is missing (source {rule.source})")
+                    values[name] = None
+                    continue
+            if coerce is not None and value.__class__ is not kind:
+                try:
+                    value = coerce(value)
+                except Rejected as exc:
+                    raise Rejected(f"field '{name}': {exc}") from None
+            values[name] = value
         return values
 
     def _guess_key(self, record: Any) -> str | None:
         """The sync key of a rejected record, if it can be read at all, so the log can name it."""
-        source = self.fields and next((p for n, p, _, _ in self.fields if n == self.sync_key), None)
-        value = source.first(record) if source is not None and isinstance(record, dict) else MISSING
+        if self._key_getter is None or not isinstance(record, dict):
+            return None
+        value = self._key_getter(record)
         return None if value is MISSING or value is None else str(value)
 
 

@@ -7,13 +7,14 @@ costs one indexed read a batch. Either the whole batch is committed or none of i
 from __future__ import annotations
 
 import hashlib
+from operator import itemgetter
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import Table, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -21,7 +22,7 @@ from models.config import utcnow
 from models.engine import get_engine
 from models.targets import TABLES
 
-_KEY_CHUNK = 900  # below SQLite's oldest host-parameter limit (999)
+_KEY_CHUNK = 10_000  # below SQLite's host-parameter limit (32766 since 3.32) and PostgreSQL's (65535)
 
 
 @dataclass
@@ -46,7 +47,6 @@ def upsert_records(rows: list[dict[str, Any]], integration_id: int, target: str,
     engine = get_engine(database_url)
     with engine.begin() as connection:
         known = _known_hashes(connection, table, integration_id, list(unique))
-        now = utcnow()
         writes = []
         for key, row in unique.items():
             digest = record_hash(row)
@@ -58,11 +58,12 @@ def upsert_records(rows: list[dict[str, Any]], integration_id: int, target: str,
                 counts.inserted += 1
             else:
                 counts.updated += 1
-            writes.append({**row, "integration_id": integration_id, "record_hash": digest,
-                           "first_seen_at": now, "last_synced_at": now,
-                           **({"object_type": custom_type} if custom_type else {})})
+            writes.append({**row, "record_hash": digest})
         if writes:
-            connection.execute(_upsert_statement(engine.dialect.name, table, writes[0]), writes)
+            same_for_all = {"integration_id": integration_id, "first_seen_at": utcnow(), "last_synced_at": utcnow()}
+            if custom_type:
+                same_for_all["object_type"] = custom_type
+            _execute_many(connection, table, writes, same_for_all)
     return counts
 
 
@@ -77,14 +78,44 @@ def _known_hashes(connection, table: Table, integration_id: int, keys: list[str]
     return known
 
 
-def _upsert_statement(dialect: str, table: Table, sample: dict[str, Any]):
-    insert = {"sqlite": sqlite_insert, "postgresql": pg_insert}.get(dialect)
+def _execute_many(connection, table: Table, rows: list[dict[str, Any]], same_for_all: dict[str, Any]) -> None:
+    """One executemany of the dialect's upsert.
+
+    The bind parameters are prepared here rather than by SQLAlchemy per row and column: a value
+    that is the same for the whole batch (the integration, the timestamps) is converted once,
+    and only the columns whose type needs a conversion (dates) are touched per row. Every row
+    has the same keys (the mapper fills each mapped field, with None when it has no value).
+    """
+    dialect = connection.dialect
+    insert = {"sqlite": sqlite_insert, "postgresql": pg_insert}.get(dialect.name)
     if insert is None:
-        raise NotImplementedError(f"upserts are written for SQLite and PostgreSQL, not {dialect}")
-    statement = insert(table)
-    changing = [name for name in sample if name not in ("integration_id", "sync_key", "first_seen_at")]
-    return statement.on_conflict_do_update(
+        raise NotImplementedError(f"upserts are written for SQLite and PostgreSQL, not {dialect.name}")
+    names = [*same_for_all, *rows[0]]
+    statement = insert(table).values({name: bindparam(name) for name in names})
+    statement = statement.on_conflict_do_update(
         index_elements=["integration_id", "sync_key"],
-        set_={name: statement.excluded[name] for name in changing},
+        set_={name: statement.excluded[name] for name in names if name not in ("integration_id", "sync_key",
+                                                                                "first_seen_at")},
     )
+    compiled = statement.compile(dialect=dialect)
+    convert = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    fixed = [process(value) if process else value
+             for process, value in zip(convert, same_for_all.values())]
+    pick = itemgetter(*rows[0]) if len(rows[0]) > 1 else lambda row: (row[next(iter(row))],)
+    params = [[*fixed, *pick(row)] for row in rows]
+    for index in range(len(fixed), len(names)):
+        process = convert[index]
+        if process is not None:  # only date columns need it per row
+            for values in params:
+                values[index] = process(values[index])
+    if compiled.positional:
+        position = {name: index for index, name in enumerate(names)}
+        order = [position[name] for name in compiled.positiontup]
+        if order == list(range(len(names))):
+            params = [tuple(values) for values in params]
+        else:
+            params = [tuple(values[index] for index in order) for values in params]
+    else:
+        params = [dict(zip(names, values)) for values in params]
+    connection.exec_driver_sql(str(compiled), params)
 

@@ -45,6 +45,7 @@ def test_a_sync_stores_the_vendor_records_and_a_rerun_duplicates_nothing(synced)
         row = stored[str(record["id"])]
         assert (row.name, row.serial_number, row.model, row.cost) == (
             record["name"], record["serial"], record["model"]["name"], record["purchase"]["cost"])
+        assert row.purchased_at.date().isoformat() == record["purchase"]["date"]
 
     second = sync_integration("acme/assets")
     assert (second.inserted, second.updated, second.unchanged) == (0, 0, 350)

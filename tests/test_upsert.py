@@ -1,5 +1,7 @@
 """Upserts: counts, no duplicates, one transaction a batch; on SQLite and on PostgreSQL."""
 
+from datetime import datetime, timezone
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -9,13 +11,19 @@ from models.records import Asset, CustomRecord
 from tasks.upsert import upsert_records
 
 
+BOUGHT = datetime(2024, 5, 17, 9, 30, tzinfo=timezone.utc)
+
+
 def rows(*names, prefix="k"):
-    return [{"sync_key": f"{prefix}{n}", "name": name, "cost": float(n)} for n, name in enumerate(names)]
+    return [{"sync_key": f"{prefix}{n}", "name": name, "cost": float(n), "purchased_at": BOUGHT}
+            for n, name in enumerate(names)]
 
 
 def stored(integration_id):
     with session() as db:
-        return {a.sync_key: a.name for a in db.exec(select(Asset).where(Asset.integration_id == integration_id)).scalars()}
+        found = db.exec(select(Asset).where(Asset.integration_id == integration_id)).scalars().all()
+    assert all(a.purchased_at in (BOUGHT, None) for a in found)  # dates survive the round trip
+    return {a.sync_key: a.name for a in found}
 
 
 def test_counts_inserted_updated_unchanged(integration):
@@ -39,7 +47,7 @@ def test_a_key_twice_in_one_batch_is_stored_once(integration):
 
 def test_a_batch_is_committed_whole_or_not_at_all(integration):
     upsert_records.fn(rows("a"), integration.id, "asset")
-    broken = rows("A", "b", "c") + [{"sync_key": None, "name": "no key", "cost": 0.0}]
+    broken = rows("A", "b", "c") + [{"sync_key": None, "name": "no key", "cost": 0.0, "purchased_at": None}]
     with pytest.raises(IntegrityError):
         upsert_records.fn(broken, integration.id, "asset")
     assert stored(integration.id) == {"k0": "a"}  # neither the update nor the inserts landed
