@@ -34,7 +34,7 @@ def progress_of(console: Console, integration_id: int, label: str) -> Iterator[N
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("records"), TimeElapsedColumn(), console=console, transient=True,
     )
-    bar = progress.add_task(f"{label}: starting Prefect", total=None)
+    bar = progress.add_task(f"{label}: starting the flow run", total=None)
     stop = threading.Event()
 
     def follow() -> None:

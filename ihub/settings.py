@@ -14,6 +14,8 @@ from models.engine import hub_home
 
 QUIET_PREFECT = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    # Prefect's client prints a telemetry notice when it sees a terminal unless this is set.
+    "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
     "PREFECT_LOGGING_LEVEL": "WARNING",
     # The CLI reports a failed run from its action log; Prefect's traceback stays in the run's logs.

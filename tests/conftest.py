@@ -10,6 +10,7 @@ import uuid
 os.environ.update({
     "PREFECT_HOME": tempfile.mkdtemp(prefix="ihub-test-prefect-"),
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL",
