@@ -96,20 +96,28 @@ def baseline(url: str, limit: int, database: Path) -> tuple[int, float]:
     return count, seconds
 
 
+def bench_integration(url: str, **spec_changes) -> None:
+    """The demo spec against the benchmark's vendor, saved as bench/assets in a migrated database."""
+    from ihub.demo import demo_spec
+    from models.engine import migrate, session
+    from models.integrations import onboard
+
+    migrate()
+    with session() as db:
+        onboard(db, "bench", "demo-vendor", "benchmark vendor", "assets", demo_spec(url, **spec_changes))
+
+
 def flow_runs(url: str, limit: int, batch_records: int, attempt: int) -> list[tuple[int, float]]:
     """First load and re-sync of a fresh integration through `sync_integration`."""
     from flows.sync import sync_integration
-    from models.engine import migrate
-    from tests.conftest import make_integration
 
     os.environ["IHUB_DATABASE_URL"] = f"sqlite:///{WORK / f'hub-{limit}-{attempt}.db'}"
-    migrate()
-    make_integration(url, pagination={"type": "offset", "limit": limit, "total_path": "meta.total"},
-                     batch_records=batch_records)
+    bench_integration(url, pagination={"type": "offset", "limit": limit, "total_path": "meta.total"},
+                      batch_records=batch_records)
     results = []
     for _ in range(2):
         started = time.perf_counter()
-        summary = sync_integration("acme/assets")
+        summary = sync_integration("bench/assets")
         results.append((summary.fetched, time.perf_counter() - started))
     return results
 
@@ -118,14 +126,11 @@ def warm_up(url: str) -> float:
     """Start Prefect's local server and make one small flow run, so no timed run pays for it."""
     from blocks import ApiTokenCredentials
     from flows.sync import sync_integration
-    from models.engine import migrate
-    from tests.conftest import make_integration
 
     started = time.perf_counter()
     ApiTokenCredentials(token=TOKEN).save("demo-vendor-token", overwrite=True)
-    migrate()
-    make_integration(url, pagination={"type": "offset", "limit": 100, "max_pages": 1})
-    sync_integration("acme/assets")
+    bench_integration(url, pagination={"type": "offset", "limit": 100, "max_pages": 1})
+    sync_integration("bench/assets")
     return time.perf_counter() - started
 
 

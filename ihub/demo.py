@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
-from sqlmodel import Session, delete, select
+from sqlmodel import delete
 
-from models.config import Customer, Integration, IntegrationEndpoint, IntegrationStatus
+from models.config import Integration, IntegrationStatus
 from models.engine import session
-from models.integrations import save_integration
+from models.integrations import onboard
 from models.records import Asset
 from models.spec import ConnectorSpec
 
@@ -23,27 +23,22 @@ CUSTOMER, ENDPOINT, INTEGRATION = "demo", "demo-vendor", "assets"
 
 
 
+def demo_spec(base_url: str, **changes) -> ConnectorSpec:
+    """The shipped demo spec pointed at `base_url`, with any top-level fields replaced."""
+    data = ConnectorSpec.from_yaml(DEMO_SPEC).model_dump(mode="json")
+    data["request"]["base_url"] = base_url
+    data.update(changes)
+    return ConnectorSpec.parse(data)
+
+
 def onboard_demo(base_url: str, token: str) -> Integration:
     """Create (or refresh) the demo customer, endpoint, credentials and integration."""
     from blocks import ApiTokenCredentials
 
-    spec = ConnectorSpec.from_yaml(DEMO_SPEC)
-    spec.request.base_url = base_url
+    spec = demo_spec(base_url)
     ApiTokenCredentials(token=token).save(spec.auth.block, overwrite=True)
     with session() as db:
-        customer = db.exec(select(Customer).where(Customer.name == CUSTOMER)).first()
-        if customer is None:
-            customer = Customer(name=CUSTOMER)
-            db.add(customer)
-            db.flush()
-        endpoint = db.exec(select(IntegrationEndpoint).where(
-            IntegrationEndpoint.customer_id == customer.id, IntegrationEndpoint.name == ENDPOINT)).first()
-        if endpoint is None:
-            endpoint = IntegrationEndpoint(customer_id=customer.id, name=ENDPOINT,
-                                           description="The bundled demo asset-management vendor")
-            db.add(endpoint)
-            db.flush()
-        integration = save_integration(db, customer, endpoint, INTEGRATION, spec)
+        integration = onboard(db, CUSTOMER, ENDPOINT, "The bundled demo asset-management vendor", INTEGRATION, spec)
         integration.status = IntegrationStatus.active
         db.add(integration)
         db.exec(delete(Asset).where(Asset.integration_id == integration.id))  # the demo starts empty

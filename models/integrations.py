@@ -69,3 +69,20 @@ def save_integration(
         )
     session.commit()
     return integration
+
+
+def onboard(session: Session, customer_name: str, endpoint_name: str, endpoint_description: str,
+            name: str, spec: ConnectorSpec) -> Integration:
+    """Save an integration for a customer's endpoint, creating the customer and endpoint if new."""
+    customer = session.exec(select(Customer).where(Customer.name == customer_name)).first()
+    if customer is None:
+        customer = Customer(name=customer_name)
+        session.add(customer)
+        session.flush()
+    endpoint = session.exec(select(IntegrationEndpoint).where(
+        IntegrationEndpoint.customer_id == customer.id, IntegrationEndpoint.name == endpoint_name)).first()
+    if endpoint is None:
+        endpoint = IntegrationEndpoint(customer_id=customer.id, name=endpoint_name, description=endpoint_description)
+        session.add(endpoint)
+        session.flush()
+    return save_integration(session, customer, endpoint, name, spec)

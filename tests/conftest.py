@@ -87,21 +87,10 @@ def integration(db_url):
 
 
 def make_integration(base_url: str = "http://127.0.0.1:9", name: str = "assets", **spec_changes):
-    from ihub.demo import DEMO_SPEC
-    from models.config import Customer, IntegrationEndpoint
+    """The demo spec pointed at `base_url` (with `spec_changes`), saved for customer `acme`."""
+    from ihub.demo import demo_spec
     from models.engine import session
-    from models.integrations import save_integration
-    from models.spec import ConnectorSpec
+    from models.integrations import onboard
 
-    data = ConnectorSpec.from_yaml(DEMO_SPEC).model_dump(mode="json")
-    data["request"]["base_url"] = base_url
-    data.update(spec_changes)
-    spec = ConnectorSpec.parse(data)
     with session() as db:
-        customer = Customer(name="acme")
-        db.add(customer)
-        db.flush()
-        endpoint = IntegrationEndpoint(customer_id=customer.id, name="vendor", description="test vendor")
-        db.add(endpoint)
-        db.flush()
-        return save_integration(db, customer, endpoint, name, spec)
+        return onboard(db, "acme", "vendor", "test vendor", name, demo_spec(base_url, **spec_changes))

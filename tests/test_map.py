@@ -2,7 +2,7 @@
 
 from datetime import datetime, timezone
 
-from ihub.demo import DEMO_SPEC
+from ihub.demo import DEMO_SPEC, demo_spec
 from ihub.vendor import make_assets, make_users
 from models.spec import ConnectorSpec
 from tasks.map import RecordMapper, map_records
@@ -11,9 +11,7 @@ SPEC = ConnectorSpec.from_yaml(DEMO_SPEC)
 
 
 def spec_with(**changes) -> ConnectorSpec:
-    data = SPEC.model_dump(mode="json")
-    data.update(changes)
-    return ConnectorSpec.parse(data)
+    return demo_spec(SPEC.request.base_url, **changes)
 
 
 def test_demo_assets_map_onto_asset_fields():

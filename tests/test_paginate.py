@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from blocks import ApiTokenCredentials
-from ihub.demo import DEMO_SPEC
+from ihub.demo import demo_spec
 from models.errors import CredentialsRejected, VendorError
 from models.spec import ConnectorSpec, OffsetPagination
 from tasks.http import RetryPolicy, retry_after_seconds
@@ -12,10 +12,7 @@ from tasks.paginate import OffsetPaginator, Page, PageRequest, fetch_pages
 
 
 def spec_for(base_url, **changes) -> ConnectorSpec:
-    data = ConnectorSpec.from_yaml(DEMO_SPEC).model_dump(mode="json")
-    data["request"]["base_url"] = base_url
-    data.update(changes)
-    return ConnectorSpec.parse(data)
+    return demo_spec(base_url, **changes)
 
 
 def auth(token):
