@@ -89,13 +89,17 @@ def sync_integration(integration: str, trigger: str = "manual") -> SyncSummary:
             writing = (future, batch, mapped)
         if writing is not None:
             _count(summary, run_log, *writing)
-    except Exception as exc:
+    except BaseException as exc:  # KeyboardInterrupt and cancellation too: the log must not stay In Progress
         if writing is not None:  # a write still in flight: let it end, and count it if it committed
             try:
                 _count(summary, run_log, *writing)
             except Exception:
                 pass
-        run_log.finish(ActionStatus.failed, failure_message(exc))
+        if isinstance(exc, Exception):
+            run_log.finish(ActionStatus.failed, failure_message(exc))
+        else:
+            run_log.finish(ActionStatus.cancelled, f"interrupted after {summary.message()}; "
+                                                    "the batches written are kept, a re-run picks up the rest")
         raise
     summary.seconds = round(time.perf_counter() - started, 3)
     run_log.finish(ActionStatus.completed, summary.message())

@@ -43,10 +43,12 @@ def log_detail(log: ActionLog, ref: str) -> Table:
 def logs_table(rows: list[tuple[ActionLog, str]], title: str = "Action logs") -> Table:
     """`rows` pairs each log with its integration's `customer/name`."""
     table = Table(title=title, title_justify="left")
-    for column in ("id", "integration", "action", "status", "trigger", "updated", "message"):
-        table.add_column(column, overflow="fold", no_wrap=column != "message")
+    for column in ("id", "integration", "action", "status", "trigger", "updated"):
+        table.add_column(column, overflow="fold")
+    table.add_column("message", overflow="fold", min_width=20, ratio=1)
     for log, ref in rows:
-        table.add_row(str(log.id), ref, log.action, _status(log), log.trigger, _when(log.updated_at), log.message)
+        table.add_row(str(log.id), ref, log.action, _status(log), log.trigger, _when(log.updated_at, short=True),
+                      log.message)
     return table
 
 
@@ -54,5 +56,5 @@ def _status(log: ActionLog) -> str:
     return f"[{_STATUS_STYLE[log.status]}]{log.status.value}[/]"
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+def _when(moment: datetime | None, short: bool = False) -> str:
+    return moment.astimezone().strftime("%m-%d %H:%M" if short else "%Y-%m-%d %H:%M:%S") if moment else ""

@@ -59,6 +59,11 @@ def run_sync(console: Console, integration_id: int, ref: str, trigger: str = "ma
     from flows.sync import sync_integration
 
     started = utcnow()
-    with progress_of(console, integration_id, ref):
-        sync_integration(ref, trigger=trigger, return_state=True)
+    try:
+        with progress_of(console, integration_id, ref):
+            sync_integration(ref, trigger=trigger, return_state=True)
+    except KeyboardInterrupt:
+        log = latest_log(integration_id, started)
+        console.print(f"[yellow]Run cancelled:[/] {log.message if log else 'it was interrupted before it started'}")
+        raise SystemExit(130) from None
     return latest_log(integration_id, started)

@@ -83,3 +83,24 @@ def test_missing_credentials_say_what_to_create(sqlite_url, vendor):
     integration = make_integration(url, auth={"type": "api_token", "block": "never-saved"})
     assert sync_integration("acme/assets", return_state=True).is_failed()
     assert "no api_token credentials block named 'never-saved'" in logs(integration.id)[0].message
+
+
+def test_an_interrupted_run_is_logged_cancelled_and_keeps_the_batches_written(synced, monkeypatch):
+    integration, _, _ = synced
+    import flows.sync
+
+    real_fetch = flows.sync.fetch_pages
+
+    def interrupted_after_three_pages(spec, auth):
+        for number, page in enumerate(real_fetch(spec, auth), start=1):
+            yield page
+            if number == 3:
+                raise KeyboardInterrupt  # what Ctrl+C in `ihub run` raises
+
+    monkeypatch.setattr(flows.sync, "fetch_pages", interrupted_after_three_pages)
+    with pytest.raises(KeyboardInterrupt):
+        sync_integration("acme/assets")
+    (row,) = logs(integration.id)
+    assert row.status == ActionStatus.cancelled and row.finished_at is not None
+    assert row.message.startswith("interrupted after fetched 200 records in 2 pages: 200 inserted")
+    assert len(assets(integration.id)) == 200  # the two committed batches, nothing half-written
