@@ -1,13 +1,17 @@
 """The demo vendor: a small asset-management API that serves assets and users.
 
-It behaves like the vendors the hub talks to (a bearer token, limit/offset pages, records
-under `data.<kind>`, a total under `meta.total`) and lets tests change a record
+It behaves like the vendors the hub talks to: a bearer token, and the same records behind
+every pagination style the universal connector supports (`/api/v1` limit/offset with
+`data.<kind>` and `meta.total`; `/api/pages` page numbers; `/api/cursor` a cursor in the body
+and the `X-Next-Cursor` header; `/api/link` the `Link` header; `/api/next` a relative next
+URL in the body; `POST /api/search` a `NextToken` in the JSON body). Tests can change a record
 (`PATCH /admin/<kind>/<id>`). For benchmarks it can pre-render every page so that it is never
 the bottleneck.
 """
 
 from __future__ import annotations
 
+import base64
 import random
 import secrets
 import socket
@@ -122,16 +126,19 @@ def _json(data: Any, status: int = 200) -> Response:
 
 
 def build_app(data: VendorData) -> Starlette:
-    def authorized(request: Request) -> bool:
-        return secrets.compare_digest(request.headers.get("authorization", ""), f"Bearer {data.token}")
+    def refusal(request: Request) -> Response | None:
+        """401 without the token, 404 for an unknown collection; None when the request may go on."""
+        if not secrets.compare_digest(request.headers.get("authorization", ""), f"Bearer {data.token}"):
+            return _json({"error": "invalid or missing API token"}, 401)
+        if request.path_params["kind"] not in data.records:
+            return _json({"error": f"no such collection: {request.path_params['kind']}"}, 404)
+        return None
 
     async def listing(request: Request) -> Response:
         data.requests += 1
-        if not authorized(request):
-            return _json({"error": "invalid or missing API token"}, 401)
+        if refused := refusal(request):
+            return refused
         kind = request.path_params["kind"]
-        if kind not in data.records:
-            return _json({"error": f"no such collection: {kind}"}, 404)
         try:
             limit = int(request.query_params.get("limit", 100))
             offset = int(request.query_params.get("offset", 0))
@@ -142,18 +149,86 @@ def build_app(data: VendorData) -> Starlette:
         return _json(data.page(kind, limit, offset))
 
     async def change(request: Request) -> Response:
-        if not authorized(request):
-            return _json({"error": "invalid or missing API token"}, 401)
-        kind = request.path_params["kind"]
-        if kind not in data.records:
-            return _json({"error": f"no such collection: {kind}"}, 404)
-        record = data.update(kind, request.path_params["record_id"], orjson.loads(await request.body()))
+        if refused := refusal(request):
+            return refused
+        record = data.update(request.path_params["kind"], request.path_params["record_id"], orjson.loads(await request.body()))
         return _json(record) if record else _json({"error": "no such record"}, 404)
+
+    def styled(handler):
+        """The refusals and bad paging values handled once for every pagination style."""
+
+        async def endpoint(request: Request) -> Response:
+            data.requests += 1
+            if refused := refusal(request):
+                return refused
+            body = orjson.loads(await request.body() or b"{}") if request.method == "POST" else {}
+            try:
+                return handler(request, data.records[request.path_params["kind"]], body)
+            except (TypeError, ValueError):
+                return _json({"error": "paging values must be integers or cursors this API handed out"}, 400)
+
+        return endpoint
+
+    def by_page(request: Request, items: list, body: dict) -> Response:
+        number, size = int(request.query_params.get("page", 1)), int(request.query_params.get("per_page", 100))
+        pages = -(-len(items) // size)
+        return _json({"items": items[(number - 1) * size:number * size], "page": number, "per_page": size,
+                      "total_pages": pages, "total": len(items)})
+
+    def by_cursor(request: Request, items: list, body: dict) -> Response:
+        offset = _decode_cursor(request.query_params.get("cursor"))
+        size = int(request.query_params.get("limit", 100))
+        end = offset + size
+        looping = request.query_params.get("loop") == "1"  # fault: always hands out the same cursor
+        cursor = _encode_cursor(size if looping else end) if end < len(items) else None
+        response = _json({"results": items[offset:end], "next_cursor": cursor, "has_more": cursor is not None})
+        if cursor:
+            response.headers["X-Next-Cursor"] = cursor
+        return response
+
+    def by_link(request: Request, items: list, body: dict) -> Response:
+        after, size = int(request.query_params.get("after", 0)), int(request.query_params.get("limit", 100))
+        response = _json(items[after:after + size])  # a bare list, as identity providers answer
+        if after + size < len(items):
+            response.headers["Link"] = f'<{request.url.replace_query_params(limit=size, after=after + size)}>; rel="next"'
+        return response
+
+    def by_next_path(request: Request, items: list, body: dict) -> Response:
+        number, size = int(request.query_params.get("page", 1)), 100
+        last = number * size >= len(items)
+        following = None if last else f"{request.url.path}?page={number + 1}"  # relative, as many APIs do
+        return _json({"data": items[(number - 1) * size:number * size], "links": {"next": following},
+                      "meta": {"last_page": last}})
+
+    def by_body_token(request: Request, items: list, body: dict) -> Response:
+        offset, size = _decode_cursor(body.get("NextToken")), int(body.get("MaxResults", 100))
+        answer = {"Items": items[offset:offset + size]}
+        if offset + size < len(items):
+            answer["NextToken"] = _encode_cursor(offset + size)
+        return _json(answer)
 
     return Starlette(routes=[
         Route("/api/v1/{kind}", listing, methods=["GET"]),
+        Route("/api/pages/{kind}", styled(by_page), methods=["GET"]),
+        Route("/api/cursor/{kind}", styled(by_cursor), methods=["GET"]),
+        Route("/api/link/{kind}", styled(by_link), methods=["GET"]),
+        Route("/api/next/{kind}", styled(by_next_path), methods=["GET"]),
+        Route("/api/search/{kind}", styled(by_body_token), methods=["POST"]),
         Route("/admin/{kind}/{record_id:int}", change, methods=["PATCH"]),
     ])
+
+
+def _encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
+
+
+def _decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    kind, _, offset = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+    if kind != "offset":
+        raise ValueError(cursor)
+    return int(offset)
 
 
 def make_vendor(assets: int = 2500, users: int = 500, token: str | None = None,

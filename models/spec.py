@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from models.paths import PathError, compile_path
 from models.targets import EXTERNAL_ID, TARGET_FIELDS, TargetObject
@@ -18,6 +18,18 @@ from models.targets import EXTERNAL_ID, TARGET_FIELDS, TargetObject
 
 class SpecError(ValueError):
     """A connector spec that cannot be used; the message lists every problem found."""
+
+
+def _check_path(value: str) -> str:
+    try:
+        compile_path(value)
+    except PathError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+JsonPath = Annotated[str, AfterValidator(_check_path)]
+"""A JSON path (`data.items`, `$.meta.next`, `tags[*].name`), checked when the spec is loaded."""
 
 
 class _Strict(BaseModel):
@@ -31,6 +43,7 @@ class RequestSpec(_Strict):
     path: str = Field(default="", description="path of the endpoint that returns the records")
     method: Literal["GET", "POST"] = "GET"
     params: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    body: dict[str, Any] | None = Field(default=None, description="JSON body, for POST endpoints")
     headers: dict[str, str] = Field(default_factory=dict)
     timeout_seconds: float = Field(default=30.0, gt=0)
 
@@ -56,52 +69,90 @@ class AuthRef(_Strict):
 
 
 class NoPagination(_Strict):
+    """A single request returns every record."""
+
     type: Literal["none"] = "none"
 
 
-class OffsetPagination(_Strict):
-    """Limit/offset: ask for `limit` records starting at `offset` until a short page."""
+class _Paginated(_Strict):
+    max_pages: int | None = Field(default=None, gt=0, description="stop after this many pages")
+    location: Literal["query", "body"] = Field(
+        default="query", description="where the paging parameters go: the query string or the JSON body (POST)"
+    )
+
+
+class OffsetPagination(_Paginated):
+    """Limit/offset: ask for `limit` records starting at `offset`."""
 
     type: Literal["offset"] = "offset"
     limit: int = Field(default=100, gt=0, le=100_000)
     limit_param: str = "limit"
     offset_param: str = "offset"
     start_offset: int = Field(default=0, ge=0)
-    total_path: str | None = Field(default=None, description="JSON path of the total record count")
-    max_pages: int | None = Field(default=None, gt=0)
-
-    @field_validator("total_path")
-    @classmethod
-    def _valid_path(cls, value: str | None) -> str | None:
-        return _check_path(value)
+    total_path: JsonPath | None = Field(default=None, description="JSON path of the total record count")
 
 
-Pagination = Annotated[Union[NoPagination, OffsetPagination], Field(discriminator="type")]
+
+class PagePagination(_Paginated):
+    """Limit/page: ask for page 1, 2, 3… of `size` records."""
+
+    type: Literal["page"] = "page"
+    size: int = Field(default=100, gt=0, le=100_000)
+    page_param: str = "page"
+    size_param: str = "per_page"
+    first_page: Literal[0, 1] = 1
+    total_pages_path: JsonPath | None = Field(default=None, description="JSON path of the number of pages")
+    total_path: JsonPath | None = Field(default=None, description="JSON path of the total record count")
+
+
+
+class CursorPagination(_Paginated):
+    """The vendor hands out the next page's cursor, in the body or in a header."""
+
+    type: Literal["cursor"] = "cursor"
+    cursor_path: JsonPath | None = Field(default=None, description="JSON path of the next cursor in the body")
+    cursor_header: str | None = Field(default=None, description="response header with the next cursor")
+    cursor_param: str = Field(default="cursor", description="parameter (or body field) the cursor is sent as")
+    has_more_path: JsonPath | None = Field(default=None, description="JSON path of a flag that is false on the last page")
+    size: int | None = Field(default=None, gt=0, description="page size to ask for, if the API takes one")
+    size_param: str = "limit"
+
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CursorPagination:
+        if (self.cursor_path is None) == (self.cursor_header is None):
+            raise ValueError("give exactly one of cursor_path (in the body) and cursor_header")
+        return self
+
+
+class NextUrlPagination(_Paginated):
+    """Advanced: follow the next page's URL, from the `Link` header (rel="next") or a JSON path."""
+
+    type: Literal["advanced"] = "advanced"
+    next_url_path: JsonPath | None = Field(default=None, description="JSON path of the next URL; the Link header if unset")
+    stop_path: JsonPath | None = Field(default=None, description="JSON path of a flag that is true on the last page")
+
+
+
+Pagination = Annotated[
+    Union[NoPagination, OffsetPagination, PagePagination, CursorPagination, NextUrlPagination],
+    Field(discriminator="type"),
+]
 
 
 class RecordSelector(_Strict):
     """Where the records are in each response body."""
 
-    path: str = Field(default="$", description="JSON path to the list of records")
-
-    @field_validator("path")
-    @classmethod
-    def _valid_path(cls, value: str) -> str:
-        return _check_path(value)
+    path: JsonPath = Field(default="$", description="JSON path to the list of records")
 
 
 class FieldRule(_Strict):
     """How one target field is filled from a vendor record."""
 
-    source: str | None = Field(default=None, description="path in the vendor record, e.g. model.name")
+    source: JsonPath | None = Field(default=None, description="path in the vendor record, e.g. model.name")
     constant: Any = None
     default: Any = None
     required: bool = False
-
-    @field_validator("source")
-    @classmethod
-    def _valid_path(cls, value: str | None) -> str | None:
-        return _check_path(value)
 
     @model_validator(mode="after")
     def _source_or_constant(self) -> FieldRule:
@@ -203,15 +254,6 @@ class ConnectorSpec(_Strict):
         except yaml.YAMLError as exc:
             raise SpecError(f"{path}: not valid YAML: {exc}") from None
         return cls.parse(data, source=str(path))
-
-
-def _check_path(value: str | None) -> str | None:
-    if value is not None:
-        try:
-            compile_path(value)
-        except PathError as exc:
-            raise ValueError(str(exc)) from None
-    return value
 
 
 def format_errors(exc: ValidationError, source: str) -> str:

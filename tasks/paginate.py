@@ -10,10 +10,18 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Protocol
 
 import httpx
+import orjson
 
-from models.paths import MISSING, compile_path
-from models.spec import ConnectorSpec, NoPagination, OffsetPagination
 from models.errors import VendorError
+from models.paths import MISSING, compile_path
+from models.spec import (
+    ConnectorSpec,
+    CursorPagination,
+    NextUrlPagination,
+    NoPagination,
+    OffsetPagination,
+    PagePagination,
+)
 from tasks.http import RetryPolicy, decode_json, send
 
 
@@ -21,6 +29,19 @@ from tasks.http import RetryPolicy, decode_json, send
 class PageRequest:
     url: str
     params: dict[str, Any] = field(default_factory=dict)
+    json: dict[str, Any] | None = None
+
+    def with_values(self, location: str, values: dict[str, Any]) -> PageRequest:
+        """Set paging values in the query string or, for POST APIs, in the JSON body."""
+        if location == "body":
+            return replace(self, json={**(self.json or {}), **values})
+        return replace(self, params={**self.params, **values})
+
+    def value(self, location: str, name: str) -> Any:
+        return (self.json or {}).get(name) if location == "body" else self.params.get(name)
+
+    def fingerprint(self) -> str:
+        return orjson.dumps([self.url, self.params, self.json], option=orjson.OPT_SORT_KEYS).decode()
 
 
 @dataclass
@@ -33,7 +54,7 @@ class Page:
 class Paginator(Protocol):
     def first(self, request: PageRequest) -> PageRequest: ...
 
-    def next(self, request: PageRequest, page: Page, body: Any) -> PageRequest | None:
+    def next(self, request: PageRequest, page: Page, response: httpx.Response, body: Any) -> PageRequest | None:
         """The request for the page after `page`, or None when there is none."""
 
 
@@ -41,12 +62,12 @@ class SinglePage:
     def first(self, request: PageRequest) -> PageRequest:
         return request
 
-    def next(self, request: PageRequest, page: Page, body: Any) -> PageRequest | None:
+    def next(self, request: PageRequest, page: Page, response: httpx.Response, body: Any) -> PageRequest | None:
         return None
 
 
 class OffsetPaginator:
-    """`?limit=N&offset=K`: stops on an empty page, at `total`, or on a short page when no total is given."""
+    """`limit` + `offset`: stops on an empty page, at `total`, or on a short page when no total is given."""
 
     def __init__(self, config: OffsetPagination):
         self.config = config
@@ -54,10 +75,10 @@ class OffsetPaginator:
     def first(self, request: PageRequest) -> PageRequest:
         return self._at(request, self.config.start_offset)
 
-    def next(self, request: PageRequest, page: Page, body: Any) -> PageRequest | None:
+    def next(self, request: PageRequest, page: Page, response: httpx.Response, body: Any) -> PageRequest | None:
         if not page.records:
             return None
-        offset = request.params[self.config.offset_param] + len(page.records)
+        offset = request.value(self.config.location, self.config.offset_param) + len(page.records)
         if page.total is not None:
             return self._at(request, offset) if offset < page.total else None
         if len(page.records) < self.config.limit:
@@ -65,39 +86,132 @@ class OffsetPaginator:
         return self._at(request, offset)
 
     def _at(self, request: PageRequest, offset: int) -> PageRequest:
-        params = {**request.params, self.config.limit_param: self.config.limit, self.config.offset_param: offset}
-        return replace(request, params=params)
+        config = self.config
+        return request.with_values(config.location, {config.limit_param: config.limit, config.offset_param: offset})
+
+
+class PagePaginator:
+    """`page` + page size: stops on an empty page, at the last page or record, or on a short page."""
+
+    def __init__(self, config: PagePagination):
+        self.config = config
+
+    def first(self, request: PageRequest) -> PageRequest:
+        return self._at(request, self.config.first_page)
+
+    def next(self, request: PageRequest, page: Page, response: httpx.Response, body: Any) -> PageRequest | None:
+        config = self.config
+        if not page.records:
+            return None
+        number = request.value(config.location, config.page_param)
+        pages_read = number - config.first_page + 1
+        total_pages = _int_at(body, config.total_pages_path)
+        if total_pages is not None:
+            return self._at(request, number + 1) if pages_read < total_pages else None
+        if page.total is not None:
+            return self._at(request, number + 1) if pages_read * config.size < page.total else None
+        if len(page.records) < config.size:
+            return None
+        return self._at(request, number + 1)
+
+    def _at(self, request: PageRequest, number: int) -> PageRequest:
+        config = self.config
+        return request.with_values(config.location, {config.page_param: number, config.size_param: config.size})
+
+
+class CursorPaginator:
+    """The next page's cursor comes from the body or a header; stops when it is missing or empty."""
+
+    def __init__(self, config: CursorPagination):
+        self.config = config
+
+    def first(self, request: PageRequest) -> PageRequest:
+        config = self.config
+        return request.with_values(config.location, {config.size_param: config.size}) if config.size else request
+
+    def next(self, request: PageRequest, page: Page, response: httpx.Response, body: Any) -> PageRequest | None:
+        config = self.config
+        if config.has_more_path is not None and not _value_at(body, config.has_more_path):
+            return None
+        if config.cursor_header is not None:
+            cursor = response.headers.get(config.cursor_header)
+        else:
+            cursor = _value_at(body, config.cursor_path)
+        if cursor in (None, ""):
+            return None
+        return request.with_values(config.location, {config.cursor_param: cursor})
+
+
+class NextUrlPaginator:
+    """Follows the next page's URL: the `Link` header's rel="next" (RFC 8288) or a JSON path in the body."""
+
+    def __init__(self, config: NextUrlPagination):
+        self.config = config
+
+    def first(self, request: PageRequest) -> PageRequest:
+        return request
+
+    def next(self, request: PageRequest, page: Page, response: httpx.Response, body: Any) -> PageRequest | None:
+        config = self.config
+        if config.stop_path is not None and _value_at(body, config.stop_path):
+            return None
+        if config.next_url_path is not None:
+            url = _value_at(body, config.next_url_path)
+        else:
+            url = response.links.get("next", {}).get("url")
+        if not url:
+            return None
+        # the next URL carries its own query string; a relative one is relative to this page
+        return PageRequest(str(response.url.join(url)), {}, request.json)
+
+
+_PAGINATORS = {
+    NoPagination: lambda config: SinglePage(),
+    OffsetPagination: OffsetPaginator,
+    PagePagination: PagePaginator,
+    CursorPagination: CursorPaginator,
+    NextUrlPagination: NextUrlPaginator,
+}
 
 
 def paginator_for(spec: ConnectorSpec) -> Paginator:
-    config = spec.pagination
-    if isinstance(config, OffsetPagination):
-        return OffsetPaginator(config)
-    if isinstance(config, NoPagination):
-        return SinglePage()
-    raise NotImplementedError(f"no paginator for {config.type!r}")
+    return _PAGINATORS[type(spec.pagination)](spec.pagination)
 
 
 def fetch_pages(spec: ConnectorSpec, auth: httpx.Auth, policy: RetryPolicy | None = None) -> Iterator[Page]:
-    """Yield every page of records the spec's endpoint returns."""
+    """Yield every page of records the spec's endpoint returns.
+
+    Refuses to loop: a next page that asks for exactly what an earlier one asked for (the same
+    cursor, URL or offset) stops the run with an error instead of fetching forever.
+    """
     policy = policy or RetryPolicy()
     paginator = paginator_for(spec)
     records_path = compile_path(spec.records.path)
     total_path = getattr(spec.pagination, "total_path", None)
     max_pages = getattr(spec.pagination, "max_pages", None)
+    seen: set[str] = set()
     with httpx.Client(auth=auth, timeout=spec.request.timeout_seconds, headers=spec.request.headers) as client:
-        request: PageRequest | None = paginator.first(PageRequest(spec.request.url, dict(spec.request.params)))
-        pages = 0
+        request: PageRequest | None = paginator.first(
+            PageRequest(spec.request.url, dict(spec.request.params), spec.request.body))
         while request is not None:
-            http_request = client.build_request(spec.request.method, request.url, params=request.params)
+            fingerprint = request.fingerprint()
+            if fingerprint in seen:
+                raise VendorError(
+                    f"{spec.vendor} sent the run back to a page it had already read "
+                    f"(page {len(seen) + 1} of {spec.request.path or '/'} repeats an earlier request); "
+                    f"stopped to avoid a loop"
+                )
+            seen.add(fingerprint)
+            # params=None, not {}: httpx would drop a next URL's own query string
+            http_request = client.build_request(spec.request.method, request.url, params=request.params or None,
+                                                json=request.json)
             response = send(client, http_request, spec.vendor, policy)
             body = decode_json(response, spec.vendor)
-            page = Page(_records(body, records_path, spec), _total(body, total_path))
+            page = Page(_records(body, records_path, spec), _int_at(body, total_path))
             yield page
-            pages += 1
-            if max_pages is not None and pages >= max_pages:
+            if max_pages is not None and len(seen) >= max_pages:
                 return
-            request = paginator.next(request, page, body)
+            request = paginator.next(request, page, response, body)
 
 
 def _records(body: Any, path, spec: ConnectorSpec) -> list[Any]:
@@ -113,11 +227,16 @@ def _records(body: Any, path, spec: ConnectorSpec) -> list[Any]:
     return found if isinstance(found, list) else [found]
 
 
-def _total(body: Any, total_path: str | None) -> int | None:
-    if total_path is None:
+def _value_at(body: Any, path: str) -> Any:
+    value = compile_path(path).first(body)
+    return None if value is MISSING else value
+
+
+def _int_at(body: Any, path: str | None) -> int | None:
+    if path is None:
         return None
-    value = compile_path(total_path).first(body)
     try:
-        return int(value) if value is not MISSING and value is not None else None
+        value = _value_at(body, path)
+        return int(value) if value is not None else None
     except (TypeError, ValueError):
         return None

@@ -23,13 +23,13 @@ def test_offset_paginator_stops_at_total_on_short_or_empty_pages():
     paginator = OffsetPaginator(OffsetPagination(limit=2))
     first = paginator.first(PageRequest("http://x"))
     assert first.params == {"limit": 2, "offset": 0}
-    second = paginator.next(first, Page([1, 2]), None)
+    second = paginator.next(first, Page([1, 2]), None, None)
     assert second.params["offset"] == 2
-    assert paginator.next(second, Page([3]), None) is None  # short page, no total
-    assert paginator.next(second, Page([]), None) is None
-    assert paginator.next(second, Page([3, 4], total=4), None) is None  # reached the total
+    assert paginator.next(second, Page([3]), None, None) is None  # short page, no total
+    assert paginator.next(second, Page([]), None, None) is None
+    assert paginator.next(second, Page([3, 4], total=4), None, None) is None  # reached the total
     # a vendor that caps the page below the limit still gets read to its total
-    assert paginator.next(first, Page([1], total=5), None).params["offset"] == 1
+    assert paginator.next(first, Page([1], total=5), None, None).params["offset"] == 1
 
 
 def test_all_pages_stream_from_the_vendor(vendor):
