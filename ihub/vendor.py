@@ -11,6 +11,7 @@ the bottleneck.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import random
 import secrets
@@ -86,6 +87,25 @@ def make_assets(count: int, users: list[dict[str, Any]]) -> list[dict[str, Any]]
 
 
 @dataclass
+class Fault:
+    """One bad answer the vendor gives instead of a page, to test how the hub copes."""
+
+    status: int = 500
+    retry_after: str | None = None
+    delay: float = 0.0
+    """Seconds to wait before answering (a slow vendor)."""
+    body: str | None = None
+    content_type: str = "application/json"
+
+    async def answer(self) -> Response:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        headers = {"Retry-After": self.retry_after} if self.retry_after else {}
+        body = self.body if self.body is not None else orjson.dumps({"error": f"injected fault {self.status}"})
+        return Response(body, status_code=self.status, media_type=self.content_type, headers=headers)
+
+
+@dataclass
 class VendorData:
     """The vendor's records and its pre-rendered pages (keyed by kind, limit, offset)."""
 
@@ -93,6 +113,15 @@ class VendorData:
     records: dict[str, list[dict[str, Any]]]
     rendered: dict[tuple[str, int, int], bytes] = field(default_factory=dict)
     requests: int = 0
+    faults: list[Fault] = field(default_factory=list)
+    """Answered, in order, instead of the next collection requests (`POST /admin/faults` adds them)."""
+
+    basic_user: str = "demo"
+    """Basic authentication is accepted for this user, with the token as the password."""
+
+    def accepted_authorizations(self) -> tuple[str, str]:
+        basic = base64.b64encode(f"{self.basic_user}:{self.token}".encode()).decode()
+        return f"Bearer {self.token}", f"Basic {basic}"
 
     def page(self, kind: str, limit: int, offset: int) -> bytes:
         cached = self.rendered.get((kind, limit, offset))
@@ -126,9 +155,13 @@ def _json(data: Any, status: int = 200) -> Response:
 
 
 def build_app(data: VendorData) -> Starlette:
+    def authorized(request: Request) -> bool:
+        given = request.headers.get("authorization", "")
+        return any(secrets.compare_digest(given, accepted) for accepted in data.accepted_authorizations())
+
     def refusal(request: Request) -> Response | None:
         """401 without the token, 404 for an unknown collection; None when the request may go on."""
-        if not secrets.compare_digest(request.headers.get("authorization", ""), f"Bearer {data.token}"):
+        if not authorized(request):
             return _json({"error": "invalid or missing API token"}, 401)
         if request.path_params["kind"] not in data.records:
             return _json({"error": f"no such collection: {request.path_params['kind']}"}, 404)
@@ -138,6 +171,8 @@ def build_app(data: VendorData) -> Starlette:
         data.requests += 1
         if refused := refusal(request):
             return refused
+        if data.faults:
+            return await data.faults.pop(0).answer()
         kind = request.path_params["kind"]
         try:
             limit = int(request.query_params.get("limit", 100))
@@ -154,6 +189,15 @@ def build_app(data: VendorData) -> Starlette:
         record = data.update(request.path_params["kind"], request.path_params["record_id"], orjson.loads(await request.body()))
         return _json(record) if record else _json({"error": "no such record"}, 404)
 
+    async def add_faults(request: Request) -> Response:
+        if not authorized(request):
+            return _json({"error": "invalid or missing API token"}, 401)
+        try:
+            data.faults.extend(Fault(**fault) for fault in orjson.loads(await request.body()))
+        except (TypeError, orjson.JSONDecodeError) as exc:
+            return _json({"error": f"a list of faults: {exc}"}, 400)
+        return _json({"queued": len(data.faults)})
+
     def styled(handler):
         """The refusals and bad paging values handled once for every pagination style."""
 
@@ -161,6 +205,8 @@ def build_app(data: VendorData) -> Starlette:
             data.requests += 1
             if refused := refusal(request):
                 return refused
+            if data.faults:
+                return await data.faults.pop(0).answer()
             body = orjson.loads(await request.body() or b"{}") if request.method == "POST" else {}
             try:
                 return handler(request, data.records[request.path_params["kind"]], body)
@@ -215,6 +261,7 @@ def build_app(data: VendorData) -> Starlette:
         Route("/api/next/{kind}", styled(by_next_path), methods=["GET"]),
         Route("/api/search/{kind}", styled(by_body_token), methods=["POST"]),
         Route("/admin/{kind}/{record_id:int}", change, methods=["PATCH"]),
+        Route("/admin/faults", add_faults, methods=["POST"]),
     ])
 
 

@@ -64,7 +64,7 @@ class RequestSpec(_Strict):
 class AuthRef(_Strict):
     """Which credentials block to use; the secret itself never appears in a spec."""
 
-    type: Literal["api_token"]
+    type: Literal["api_token", "basic"]
     block: str = Field(min_length=1, description="name of the saved credentials block")
 
 

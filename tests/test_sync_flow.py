@@ -104,3 +104,18 @@ def test_an_interrupted_run_is_logged_cancelled_and_keeps_the_batches_written(sy
     assert row.status == ActionStatus.cancelled and row.finished_at is not None
     assert row.message.startswith("interrupted after fetched 200 records in 2 pages: 200 inserted")
     assert len(assets(integration.id)) == 200  # the two committed batches, nothing half-written
+
+
+def test_basic_auth_credentials_sync_and_a_wrong_password_is_rejected(sqlite_url, vendor):
+    from blocks import BasicCredentials
+
+    url, data = vendor
+    integration = make_integration(url, auth={"type": "basic", "block": "vendor-login"})
+    BasicCredentials(username="demo", password=data.token).save("vendor-login", overwrite=True)
+    assert sync_integration("acme/assets").inserted == 350
+
+    BasicCredentials(username="demo", password="wrong-password").save("vendor-login", overwrite=True)
+    assert sync_integration("acme/assets", return_state=True).is_failed()
+    failed = logs(integration.id)[-1]
+    assert failed.message == "credentials rejected by Demo Asset Vendor (HTTP 401 on /api/v1/assets)"
+    assert "wrong-password" not in failed.message

@@ -1,0 +1,75 @@
+"""Retries, Retry-After and clear failures, against injected vendor faults over real HTTP.
+
+Backoff is measured on a fake clock: the retry policy's `sleep` records instead of sleeping.
+"""
+
+import httpx
+import pytest
+
+from blocks import ApiTokenCredentials
+from ihub.demo import demo_spec
+from ihub.vendor import Fault
+from models.errors import VendorError
+from tasks.http import RetryPolicy
+from tasks.paginate import fetch_pages
+
+
+def fetch_all(url, data, slept, max_attempts=5, **spec_changes):
+    policy = RetryPolicy(max_attempts=max_attempts, sleep=slept.append, jitter=lambda: 1.0)
+    spec = demo_spec(url, **spec_changes)
+    return [r for page in fetch_pages(spec, ApiTokenCredentials(token=data.token).auth(), policy)
+            for r in page.records]
+
+
+def test_429_waits_as_long_as_retry_after_asks_then_goes_on(vendor):
+    url, data = vendor
+    data.faults += [Fault(429, retry_after="7"), Fault(429, retry_after="7")]
+    slept = []
+    assert len(fetch_all(url, data, slept)) == 350
+    assert slept == [7.0, 7.0]  # the vendor's wish beats the shorter backoff (0.5 s, 1 s)
+
+
+def test_5xx_backs_off_exponentially_then_goes_on(vendor):
+    url, data = vendor
+    data.faults += [Fault(500), Fault(502), Fault(503)]
+    slept = []
+    assert len(fetch_all(url, data, slept)) == 350
+    assert slept == [0.5, 1.0, 2.0]
+
+
+def test_a_vendor_that_keeps_failing_fails_the_run_after_the_last_attempt(vendor):
+    url, data = vendor
+    data.faults += [Fault(503)] * 3
+    slept = []
+    with pytest.raises(VendorError, match=r"Demo Asset Vendor answered HTTP 503 on /api/v1/assets: .*injected fault"):
+        fetch_all(url, data, slept, max_attempts=3)
+    assert slept == [0.5, 1.0]
+
+
+def test_a_slow_vendor_is_retried_after_the_timeout(vendor):
+    url, data = vendor
+    data.faults.append(Fault(200, delay=1.0))
+    slept = []
+    request = {"base_url": url, "path": "/api/v1/assets", "timeout_seconds": 0.3}
+    assert len(fetch_all(url, data, slept, request=request)) == 350
+    assert slept == [0.5]
+
+
+def test_malformed_json_and_html_are_named_not_retried(vendor):
+    url, data = vendor
+    data.faults.append(Fault(200, body='{"data": [unclosed'))
+    with pytest.raises(VendorError, match="Demo Asset Vendor sent malformed JSON on /api/v1/assets"):
+        fetch_all(url, data, [])
+    data.faults.append(Fault(200, body="<html>Maintenance</html>", content_type="text/html"))
+    with pytest.raises(VendorError) as caught:
+        fetch_all(url, data, [])
+    assert str(caught.value) == "expected JSON, got text/html from Demo Asset Vendor /api/v1/assets"
+
+
+def test_faults_can_be_queued_over_http(vendor):
+    url, data = vendor
+    answer = httpx.post(f"{url}/admin/faults", json=[{"status": 429, "retry_after": "2"}],
+                        headers={"Authorization": f"Bearer {data.token}"})
+    assert answer.json() == {"queued": 1}
+    slept = []
+    assert len(fetch_all(url, data, slept)) == 350 and slept == [2.0]
