@@ -16,9 +16,10 @@ from typing import Any, Iterator
 from prefect import flow, runtime
 from prefect.artifacts import create_table_artifact
 from prefect.utilities.annotations import quote
+from sqlmodel import Field
 
 from models.engine import session
-from models.errors import HubError
+from models.errors import HubError, TooManyRejected
 from models.integrations import connector_spec, find_integration
 from models.logs import ActionStatus, RunCounts, RunLog
 from models.spec import ConnectorSpec
@@ -35,17 +36,27 @@ class Batch:
     total: int | None = None
 
 
+FIRST_REJECTIONS = 5
+
+
 class SyncSummary(RunCounts):
-    """What a run did: its counts, and how long it took."""
+    """What a run did: its counts, the first rejected records' reasons, and how long it took."""
 
     integration: str
     seconds: float = 0.0
+    first_rejections: list[str] = Field(default_factory=list)
 
     def message(self) -> str:
-        return (
-            f"fetched {self.fetched} records in {self.pages} pages: {self.inserted} inserted, "
-            f"{self.updated} updated, {self.unchanged} unchanged, {self.rejected} rejected"
-        )
+        counts = (f"fetched {self.fetched} records in {self.pages} pages: {self.inserted} inserted, "
+                  f"{self.updated} updated, {self.unchanged} unchanged, {self.rejected} rejected")
+        return counts + (f" (first: {'; '.join(self.first_rejections)})" if self.first_rejections else "")
+
+    def check_rejections(self, max_share: float) -> None:
+        if self.fetched and self.rejected / self.fetched > max_share:
+            raise TooManyRejected(
+                f"{self.rejected} of {self.fetched} records were rejected ({self.rejected / self.fetched:.0%}), "
+                f"more than the {max_share:.0%} this integration allows; first: {'; '.join(self.first_rejections)}"
+            )
 
 
 def batched(pages: Iterator[Page], batch_records: int) -> Iterator[Batch]:
@@ -89,6 +100,7 @@ def sync_integration(integration: str, trigger: str = "manual") -> SyncSummary:
             writing = (future, batch, mapped)
         if writing is not None:
             _count(summary, run_log, *writing)
+        summary.check_rejections(spec.max_rejected_share)
     except BaseException as exc:  # KeyboardInterrupt and cancellation too: the log must not stay In Progress
         if writing is not None:  # a write still in flight: let it end, and count it if it committed
             try:
@@ -116,6 +128,8 @@ def _count(summary: SyncSummary, run_log: RunLog, future, batch: Batch, mapped) 
     summary.updated += counts.updated
     summary.unchanged += counts.unchanged
     summary.rejected += len(mapped.rejected)
+    for rejection in mapped.rejected[:FIRST_REJECTIONS - len(summary.first_rejections)]:
+        summary.first_rejections.append(f"{rejection.sync_key or 'record without key'}: {rejection.reason}")
     summary.expected_total = batch.total
     run_log.progress(summary)
 
@@ -132,7 +146,9 @@ def _flow_run_id() -> str | None:
 
 
 def _summary_artifact(summary: SyncSummary) -> None:
-    rows = [{"measure": name, "value": value} for name, value in summary.model_dump(exclude={"integration"}).items()]
+    rows = [{"measure": name, "value": value}
+            for name, value in summary.model_dump(exclude={"integration", "first_rejections"}).items()]
+    rows += [{"measure": "rejected record", "value": reason} for reason in summary.first_rejections]
     create_table_artifact(
         key="sync-summary",
         table=rows,

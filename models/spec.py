@@ -146,21 +146,88 @@ class RecordSelector(_Strict):
     path: JsonPath = Field(default="$", description="JSON path to the list of records")
 
 
+class MapValues(_Strict):
+    """Replace values through a table: `{map: {A: active, S: suspended}, default: unknown}`."""
+
+    map: dict[str, Any]
+    default: Any = None
+
+
+class Join(_Strict):
+    """A list becomes one string: `{join: ", "}`."""
+
+    join: str
+
+
+class Split(_Strict):
+    """A string becomes a list: `{split: ","}` (items stripped, empty ones dropped)."""
+
+    split: str
+
+
+Transform = Union[Literal["lower", "upper", "strip"], MapValues, Join, Split]
+
+FieldType = Literal["str", "int", "float", "decimal", "bool", "datetime", "date"]
+
+
 class FieldRule(_Strict):
-    """How one target field is filled from a vendor record."""
+    """How one target field is filled from a vendor record.
+
+    The value comes from `source` (a path), `template` (a format string over paths, e.g.
+    "{name.first} {name.last}") or `constant`; then `default` fills a missing value, the
+    `transforms` run in order, and `type` (with `format` for dates) converts it. A value that
+    cannot be converted rejects the record, with the field and the reason.
+    """
 
     source: JsonPath | None = Field(default=None, description="path in the vendor record, e.g. model.name")
+    template: str | None = Field(default=None, description='a format string over paths: "{name.first} {name.last}"')
     constant: Any = None
     default: Any = None
     required: bool = False
+    transforms: list[Transform] = Field(default_factory=list)
+    type: FieldType | None = Field(default=None, description="convert to this type (the target's type if unset)")
+    format: str | None = Field(default=None, description="strptime format for datetime/date, e.g. %d/%m/%Y")
+
+    @field_validator("transforms", mode="before")
+    @classmethod
+    def _known_transforms(cls, value: Any) -> Any:
+        for item in value if isinstance(value, list) else []:
+            named = item in ("lower", "upper", "strip")
+            shaped = isinstance(item, dict) and len(set(item) & {"map", "join", "split"}) == 1
+            if not (named or shaped):
+                raise ValueError(f"unknown transform {item!r}; use lower, upper, strip, "
+                                 "{map: {...}, default: ...}, {join: separator} or {split: separator}")
+        return value
+
+    @field_validator("template")
+    @classmethod
+    def _template_paths(cls, value: str | None) -> str | None:
+        if value is not None:
+            for path in template_paths(value):
+                _check_path(path)
+            if not template_paths(value):
+                raise ValueError("a template needs at least one {path}")
+        return value
 
     @model_validator(mode="after")
-    def _source_or_constant(self) -> FieldRule:
-        if self.source is None and self.constant is None:
-            raise ValueError("give a source path or a constant")
-        if self.source is not None and self.constant is not None:
-            raise ValueError("give a source path or a constant, not both")
+    def _one_origin(self) -> FieldRule:
+        given = [name for name in ("source", "template", "constant") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of source, template and constant"
+                             + (f" (got {' and '.join(given)})" if given else ""))
+        if self.format is not None and self.type not in ("datetime", "date"):
+            raise ValueError("format is for type datetime or date")
         return self
+
+
+def template_paths(template: str) -> list[str]:
+    """The paths a template reads: "{name.first} {name.last}" -> ["name.first", "name.last"]."""
+    import string
+
+    try:
+        return [field for _, field, _, _ in string.Formatter().parse(template) if field]
+    except ValueError as exc:
+        raise ValueError(f"not a valid template: {exc}") from None
 
 
 class TargetSpec(_Strict):
@@ -204,6 +271,10 @@ class ConnectorSpec(_Strict):
     sync_key: str = Field(description="the target field that identifies a record (the primary key)")
     target: TargetSpec
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
+    max_rejected_share: float = Field(
+        default=0.5, ge=0, le=1,
+        description="a run fails when more than this share of the fetched records is rejected",
+    )
     batch_records: int = Field(
         default=10_000, gt=0, description="records written per transaction (and per task run)"
     )

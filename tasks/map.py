@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from models.paths import MISSING, compile_path
-from models.spec import ConnectorSpec
+from models.spec import ConnectorSpec, FieldRule, Join, MapValues, Transform, template_paths
 from models.targets import EXTERNAL_ID, FIELD_TYPES
 
 
@@ -48,22 +49,147 @@ def _to_float(value: Any) -> float:
         raise Rejected(f"expected a number, got {value!r}") from None
 
 
-def _to_datetime(value: Any) -> datetime:
+def _to_int(value: Any) -> int:
+    number = _to_float(value) if not isinstance(value, int) or isinstance(value, bool) else value
+    if number != int(number):
+        raise Rejected(f"expected a whole number, got {value!r}")
+    return int(number)
+
+
+def _to_decimal(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise Rejected("expected a number, got a boolean")
+    try:
+        return Decimal(str(value).strip())
+    except InvalidOperation:
+        raise Rejected(f"expected a number, got {value!r}") from None
+
+
+_TRUE, _FALSE = {"true", "yes", "y", "1", "on"}, {"false", "no", "n", "0", "off"}
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise Rejected(f"expected true or false, got {value!r}")
+
+
+def _to_datetime(value: Any, format: str | None = None) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, timezone.utc)
     if isinstance(value, str):
         try:
-            parsed = datetime.fromisoformat(value)
+            parsed = datetime.strptime(value, format) if format else datetime.fromisoformat(value)
         except ValueError:
-            raise Rejected(f"expected an ISO 8601 date, got {value!r}") from None
+            expected = f"a date like {format!r}" if format else "an ISO 8601 date"
+            raise Rejected(f"expected {expected}, got {value!r}") from None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
     raise Rejected(f"expected a date, got {value!r}")
 
 
+def _to_date(value: Any, format: str | None = None) -> date:
+    return _to_datetime(value, format).date()
+
+
+CONVERT: dict[str, Callable[..., Any]] = {
+    "str": _to_str, "int": _to_int, "float": _to_float, "decimal": _to_decimal, "bool": _to_bool,
+    "datetime": _to_datetime, "date": _to_date,
+}
+"""A rule's explicit `type` -> its conversion."""
+
 COERCE_TO: dict[type, tuple[type, Callable[[Any], Any]]] = {
     kind: (kind, coerce) for kind, coerce in ((str, _to_str), (float, _to_float), (datetime, _to_datetime))
 }
-"""Target type -> (the type a value already has when it needs nothing done, the coercion)."""
+"""Target column type -> (the type a value already has when it needs nothing done, the coercion)."""
+
+
+def _text(name: str, function: Callable[[str], str]) -> Callable[[Any], Any]:
+    def apply(value: Any) -> Any:
+        if not isinstance(value, str):
+            raise Rejected(f"{name} needs text, got {value!r}")
+        return function(value)
+    return apply
+
+
+def _map_values(rule: MapValues) -> Callable[[Any], Any]:
+    table = {str(key): mapped for key, mapped in rule.map.items()}
+
+    def apply(value: Any) -> Any:
+        key = _to_str(value)
+        if key in table:
+            return table[key]
+        return rule.default if rule.default is not None else value
+    return apply
+
+
+def _join(separator: str) -> Callable[[Any], Any]:
+    return lambda value: separator.join(_to_str(item) for item in value) if isinstance(value, list) else value
+
+
+def _split(separator: str) -> Callable[[Any], Any]:
+    def apply(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        return [part.strip() for part in value.split(separator) if part.strip()]
+    return apply
+
+
+def compile_transform(transform: Transform) -> Callable[[Any], Any]:
+    if transform == "lower":
+        return _text("lower", str.lower)
+    if transform == "upper":
+        return _text("upper", str.upper)
+    if transform == "strip":
+        return _text("strip", str.strip)
+    if isinstance(transform, MapValues):
+        return _map_values(transform)
+    if isinstance(transform, Join):
+        return _join(transform.join)
+    return _split(transform.split)
+
+
+def _template(template: str) -> Callable[[Any], Any]:
+    """Fill "{name.first} {name.last}" from a record; a missing path reads as empty text."""
+    getters = {path: compile_path(path).first for path in template_paths(template)}
+    pattern = template
+    for index, path in enumerate(getters):
+        pattern = pattern.replace("{" + path, "{" + f"_{index}")
+    names = {f"_{index}": getter for index, getter in enumerate(getters.values())}
+
+    def render(record: Any) -> Any:
+        values = {name: get(record) for name, get in names.items()}
+        if all(value is MISSING or value is None for value in values.values()):
+            return MISSING
+        return pattern.format(**{n: "" if v is MISSING or v is None else v for n, v in values.items()}).strip()
+    return render
+
+
+def _json_safe(value: Any) -> Any:
+    """Custom objects are stored as JSON documents."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+@dataclass
+class _Field:
+    name: str
+    get: Callable[[Any], Any] | None
+    rule: FieldRule
+    steps: list[Callable[[Any], Any]]
+    kind: type | None
+    coerce: Callable[[Any], Any] | None
 
 
 class RecordMapper:
@@ -74,16 +200,25 @@ class RecordMapper:
         self.custom = types is None
         self.sync_key = spec.sync_key
         self.sync_source = spec.mapping[spec.sync_key].source or "a constant"
-        self.fields = [
-            (
-                name,
-                compile_path(rule.source).first if rule.source is not None else None,
-                rule,
-                *(COERCE_TO[types[name]] if types is not None and name != EXTERNAL_ID else (None, None)),
-            )
-            for name, rule in spec.mapping.items()
-        ]
-        self._key_getter = next(get for name, get, *_ in self.fields if name == self.sync_key)
+        self.fields = [self._compile(name, rule, types) for name, rule in spec.mapping.items()]
+        self._key_getter = next(f.get for f in self.fields if f.name == self.sync_key)
+
+    @staticmethod
+    def _compile(name: str, rule: FieldRule, types: dict[str, type] | None) -> _Field:
+        if rule.source is not None:
+            get = compile_path(rule.source).first
+        elif rule.template is not None:
+            get = _template(rule.template)
+        else:
+            get = None
+        steps = [compile_transform(transform) for transform in rule.transforms]
+        if rule.type is not None:
+            convert = CONVERT[rule.type]
+            steps.append((lambda value, c=convert, f=rule.format: c(value, f)) if rule.format else convert)
+        kind, coerce = (None, None)
+        if types is not None and name != EXTERNAL_ID:
+            kind, coerce = COERCE_TO[types[name]]
+        return _Field(name, get, rule, steps, kind, coerce)
 
     def map(self, records: list[Any]) -> MappedBatch:
         batch = MappedBatch()
@@ -98,28 +233,34 @@ class RecordMapper:
                 batch.rejected.append(Rejection(self._guess_key(record), str(exc)))
                 continue
             values.pop(EXTERNAL_ID, None)
-            batch.rows.append({"sync_key": key, "data": values} if self.custom else {"sync_key": key, **values})
+            if self.custom:
+                batch.rows.append({"sync_key": key, "data": {k: _json_safe(v) for k, v in values.items()}})
+            else:
+                batch.rows.append({"sync_key": key, **values})
         return batch
 
     def _values(self, record: Any) -> dict[str, Any]:
         if not isinstance(record, dict):
             raise Rejected(f"a record must be a JSON object, got {type(record).__name__}")
         values = {}
-        for name, get, rule, kind, coerce in self.fields:
-            value = rule.constant if get is None else get(record)
+        for field in self.fields:
+            rule = field.rule
+            value = rule.constant if field.get is None else field.get(record)
             if value is MISSING or value is None:
                 value = rule.default
                 if value is None:
                     if rule.required:
-                        raise Rejected(f"required field '{name}' is missing (source {rule.source})")
-                    values[name] = None
+                        raise Rejected(f"required field '{field.name}' is missing (source {rule.source or rule.template})")
+                    values[field.name] = None
                     continue
-            if coerce is not None and value.__class__ is not kind:
-                try:
-                    value = coerce(value)
-                except Rejected as exc:
-                    raise Rejected(f"field '{name}': {exc}") from None
-            values[name] = value
+            try:
+                for step in field.steps:
+                    value = step(value)
+                if field.coerce is not None and value.__class__ is not field.kind:
+                    value = field.coerce(value)
+            except Rejected as exc:
+                raise Rejected(f"field '{field.name}': {exc}") from None
+            values[field.name] = value
         return values
 
     def _guess_key(self, record: Any) -> str | None:

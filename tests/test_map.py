@@ -68,3 +68,58 @@ def test_custom_objects_keep_the_mapped_document():
                      mapping={"external_id": "id", "seats": "seats", "vendor": "meta.vendor"})
     rows = map_records.fn([{"id": "L1", "seats": 10, "meta": {"vendor": "Acme"}}], spec).rows
     assert rows == [{"sync_key": "L1", "data": {"seats": 10, "vendor": "Acme"}}]
+
+
+def person_spec(**mapping):
+    return demo_spec(SPEC.request.base_url, target={"object": "person"},
+                     mapping={"external_id": "id", **mapping})
+
+
+def test_transforms_run_in_order_before_the_type():
+    spec = person_spec(
+        email={"source": "email", "transforms": ["strip", "lower"]},
+        status={"source": "state", "transforms": [{"map": {"A": "active", "S": "suspended"}, "default": "other"}]},
+        department={"source": "teams", "transforms": [{"join": " / "}]},
+        title={"source": "roles", "transforms": [{"split": ","}, {"join": "+"}]},
+    )
+    record = {"id": 1, "email": "  Ada@Example.COM ", "state": "S", "teams": ["Eng", "Ops"], "roles": "a, b,,c"}
+    row = map_records.fn([record], spec).rows[0]
+    assert (row["email"], row["status"], row["department"], row["title"]) == (
+        "ada@example.com", "suspended", "Eng / Ops", "a+b+c")
+    assert map_records.fn([{**record, "state": "X"}], spec).rows[0]["status"] == "other"
+
+
+def test_templates_concatenate_paths():
+    spec = person_spec(display_name={"template": "{name.first} {name.last}"})
+    rows = map_records.fn([{"id": 1, "name": {"first": "Ada", "last": "Lovelace"}},
+                           {"id": 2, "name": {"first": "Cher"}}, {"id": 3}], spec).rows
+    assert [r["display_name"] for r in rows] == ["Ada Lovelace", "Cher", None]
+
+
+def test_explicit_types_with_formats():
+    custom = demo_spec(SPEC.request.base_url, target={"object": "custom", "custom_type": "licence"}, mapping={
+        "external_id": "id",
+        "seats": {"source": "seats", "type": "int"},
+        "price": {"source": "price", "type": "decimal"},
+        "active": {"source": "active", "type": "bool"},
+        "renews": {"source": "renews", "type": "date", "format": "%d/%m/%Y"},
+        "seen": {"source": "seen", "type": "datetime"},
+    })
+    record = {"id": "L1", "seats": "12", "price": "19.90", "active": "yes", "renews": "31/01/2027",
+              "seen": "2026-11-01T10:00:00Z"}
+    assert map_records.fn([record], custom).rows[0]["data"] == {
+        "seats": 12, "price": "19.90", "active": True, "renews": "2027-01-31", "seen": "2026-11-01T10:00:00+00:00"}
+    bad = map_records.fn([{**record, "seats": "12.5"}, {**record, "active": "maybe"},
+                          {**record, "renews": "2027-01-31"}], custom).rejected
+    assert [r.reason for r in bad] == [
+        "field 'seats': expected a whole number, got '12.5'",
+        "field 'active': expected true or false, got 'maybe'",
+        "field 'renews': expected a date like '%d/%m/%Y', got '2027-01-31'",
+    ]
+
+
+def test_a_formatted_date_fills_a_datetime_column():
+    spec = spec_with(mapping={"external_id": "id", "purchased_at": {"source": "bought", "type": "date",
+                                                                     "format": "%m/%d/%Y"}})
+    row = map_records.fn([{"id": 1, "bought": "12/25/2023"}], spec).rows[0]
+    assert row["purchased_at"] == datetime(2023, 12, 25, tzinfo=timezone.utc)

@@ -74,7 +74,7 @@ def test_custom_objects_need_a_type_name_and_accept_any_field():
 def test_a_rule_needs_exactly_one_of_source_and_constant():
     data = demo_data()
     data["mapping"]["status"] = {"default": "x"}
-    assert "mapping.status: give a source path or a constant" in error_of(data)
+    assert "mapping.status: give exactly one of source, template and constant" in error_of(data)
 
 
 def test_a_broken_json_path_is_caught_at_load():
@@ -97,3 +97,18 @@ def test_yaml_problems_are_reported_with_the_file(tmp_path):
     listed.write_text("- a\n- b\n")
     with pytest.raises(SpecError, match="a connector spec is a mapping of fields, got list"):
         ConnectorSpec.from_yaml(listed)
+
+
+def test_mapping_language_errors_name_the_rule():
+    data = demo_data()
+    data["mapping"]["name"] = {"source": "name", "template": "{a}"}
+    assert "mapping.name: give exactly one of source, template and constant (got source and template)" in error_of(data)
+    data["mapping"]["name"] = {"template": "no paths"}
+    assert "mapping.name.template: a template needs at least one {path}" in error_of(data)
+    data["mapping"]["name"] = {"source": "name", "format": "%Y"}
+    assert "mapping.name: format is for type datetime or date" in error_of(data)
+    data["mapping"]["name"] = {"source": "name", "type": "colour"}
+    assert "mapping.name.type: should be 'str', 'int'" in error_of(data)
+    data["mapping"]["name"] = {"source": "name", "transforms": ["shout"]}
+    assert error_of(data) == ("spec: mapping.name.transforms: unknown transform 'shout'; use lower, upper, strip, "
+                              "{map: {...}, default: ...}, {join: separator} or {split: separator}")

@@ -119,3 +119,23 @@ def test_basic_auth_credentials_sync_and_a_wrong_password_is_rejected(sqlite_url
     failed = logs(integration.id)[-1]
     assert failed.message == "credentials rejected by Demo Asset Vendor (HTTP 401 on /api/v1/assets)"
     assert "wrong-password" not in failed.message
+
+
+def test_rejected_records_are_named_and_too_many_fail_the_run(sqlite_url, vendor):
+    url, data = vendor
+    ApiTokenCredentials(token=data.token).save("demo-vendor-token", overwrite=True)
+    for asset in data.records["assets"][:10]:
+        asset["purchase"] = {"date": "last tuesday", "cost": 1.0}
+    data.rendered.clear()
+    integration = make_integration(url)
+    summary = sync_integration("acme/assets")
+    assert (summary.inserted, summary.rejected) == (340, 10)
+    assert summary.first_rejections[0] == "1: field 'purchased_at': expected an ISO 8601 date, got 'last tuesday'"
+    assert len(summary.first_rejections) == 5
+    assert "10 rejected (first: 1: field 'purchased_at'" in logs(integration.id)[0].message
+
+    strict = make_integration(url, name="strict", max_rejected_share=0.01)
+    assert sync_integration("acme/strict", return_state=True).is_failed()
+    message = logs(strict.id)[0].message
+    assert message.startswith("10 of 350 records were rejected (3%), more than the 1% this integration allows; "
+                              "first: 1: field 'purchased_at'")
