@@ -20,10 +20,11 @@ from sqlmodel import Field
 
 from models.engine import session
 from models.errors import HubError, TooManyRejected
-from models.integrations import connector_spec, find_integration
+from models.integrations import connector_spec, find_integration, save_sync_state
 from models.logs import ActionStatus, RunCounts, RunLog
 from models.spec import ConnectorSpec
 from tasks.authenticate import authenticate
+from tasks.incremental import CursorTracker, start_value
 from tasks.map import map_records
 from tasks.paginate import Page, fetch_pages
 from tasks.upsert import upsert_records
@@ -80,12 +81,22 @@ def action_name(spec: ConnectorSpec) -> str:
 
 
 @flow(name="sync-integration", flow_run_name="{integration}")
-def sync_integration(integration: str, trigger: str = "manual") -> SyncSummary:
-    """Fetch every record of `integration` (customer/name) from its vendor and upsert it into the hub."""
+def sync_integration(integration: str, trigger: str = "manual", full_refresh: bool = False) -> SyncSummary:
+    """Fetch the records of `integration` (customer/name) from its vendor and upsert them into the hub.
+
+    With incremental sync configured, only what changed since the last successful run is
+    fetched, unless `full_refresh` is set.
+    """
     started = time.perf_counter()
     with session() as db:
         record = find_integration(db, integration)
         spec = connector_spec(db, record)
+    tracker = None
+    if spec.incremental is not None:
+        tracker = CursorTracker(spec.incremental)
+        since = None if full_refresh else start_value(spec.incremental, record.sync_state)
+        if since is not None:
+            spec.request.params[spec.incremental.param] = since
     run_log = RunLog(record.id, action_name(spec), trigger, _flow_run_id())
     summary = SyncSummary(integration=integration)
     writing = None  # the previous batch's upsert, still running while the next batch is fetched
@@ -93,6 +104,8 @@ def sync_integration(integration: str, trigger: str = "manual") -> SyncSummary:
         auth = authenticate(spec.auth)
         for batch in batched(fetch_pages(spec, auth), spec.batch_records):
             mapped = map_records(quote(batch.records), spec)
+            if tracker is not None:
+                tracker.see(batch.records)
             if writing is not None:
                 _count(summary, run_log, *writing)
                 writing = None
@@ -114,6 +127,8 @@ def sync_integration(integration: str, trigger: str = "manual") -> SyncSummary:
                                                     "the batches written are kept, a re-run picks up the rest")
         raise
     summary.seconds = round(time.perf_counter() - started, 3)
+    if tracker is not None and tracker.highest is not None:  # only a successful run moves the cursor
+        save_sync_state(record.id, {"cursor": tracker.highest})
     run_log.finish(ActionStatus.completed, summary.message())
     _summary_artifact(summary)
     return summary

@@ -65,6 +65,7 @@ def demo_vendor(
 def run(
     integration: str = typer.Argument(..., help="customer/name of the integration"),
     trigger: str = typer.Option("manual", help="Recorded in the action log."),
+    full_refresh: bool = typer.Option(False, "--full-refresh", help="Ignore the incremental sync state."),
 ) -> None:
     """Run an integration's sync now, exactly as its schedule would."""
     from ihub.report import log_detail, run_table
@@ -79,7 +80,7 @@ def run(
             ref = integration_ref(db, found)
     except HubError as exc:
         fail(str(exc))
-    log = run_sync(console, found.id, ref, trigger=trigger)
+    log = run_sync(console, found.id, ref, trigger=trigger, full_refresh=full_refresh)
     if log is None:
         fail(f"the run of {ref} did not start; see the Prefect logs")
     console.print(run_table(f"Sync of {ref}", log))

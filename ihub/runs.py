@@ -54,14 +54,15 @@ def progress_of(console: Console, integration_id: int, label: str) -> Iterator[N
             watcher.join()
 
 
-def run_sync(console: Console, integration_id: int, ref: str, trigger: str = "manual") -> ActionLog | None:
+def run_sync(console: Console, integration_id: int, ref: str, trigger: str = "manual",
+             full_refresh: bool = False) -> ActionLog | None:
     """Run `sync_integration` here and return the action log it wrote (None if it wrote none)."""
     from flows.sync import sync_integration
 
     started = utcnow()
     try:
         with progress_of(console, integration_id, ref):
-            sync_integration(ref, trigger=trigger, return_state=True)
+            sync_integration(ref, trigger=trigger, full_refresh=full_refresh, return_state=True)
     except KeyboardInterrupt:
         log = latest_log(integration_id, started)
         console.print(f"[yellow]Run cancelled:[/] {log.message if log else 'it was interrupted before it started'}")

@@ -20,7 +20,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterator
 
 import orjson
@@ -41,6 +41,8 @@ _MODELS = [
     ("UltraSharp U2723QE", "Dell", "Monitor"),
     ("iPad Air", "Apple", "Tablet"),
 ]
+_EPOCH = datetime(2025, 1, 1, tzinfo=timezone.utc)
+_STAMP = "%Y-%m-%dT%H:%M:%SZ"
 _SITES = ["Berlin", "Boston", "Lisbon", "Singapore", "Toronto"]
 _DEPARTMENTS = ["Engineering", "Finance", "Sales", "Support", "People"]
 _FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Tim"]
@@ -82,6 +84,7 @@ def make_assets(count: int, users: list[dict[str, Any]]) -> list[dict[str, Any]]
             "assignee": {"email": owner["email"]} if owner else None,
             "location": {"site": rng.choice(_SITES)},
             "purchase": {"date": bought.isoformat(), "cost": round(rng.uniform(150, 3500), 2)},
+            "updated_at": (_EPOCH + timedelta(minutes=n)).strftime(_STAMP),
         })
     return assets
 
@@ -123,11 +126,13 @@ class VendorData:
         basic = base64.b64encode(f"{self.basic_user}:{self.token}".encode()).decode()
         return f"Bearer {self.token}", f"Basic {basic}"
 
-    def page(self, kind: str, limit: int, offset: int) -> bytes:
-        cached = self.rendered.get((kind, limit, offset))
+    def page(self, kind: str, limit: int, offset: int, updated_since: str | None = None) -> bytes:
+        cached = self.rendered.get((kind, limit, offset)) if updated_since is None else None
         if cached is not None:
             return cached
         items = self.records[kind]
+        if updated_since is not None:  # ISO stamps in one format compare as text
+            items = [item for item in items if item.get("updated_at", "") >= updated_since]
         return orjson.dumps({
             "data": {kind: items[offset:offset + limit]},
             "meta": {"total": len(items), "limit": limit, "offset": offset},
@@ -144,6 +149,8 @@ class VendorData:
         for record in self.records[kind]:
             if record["id"] == record_id:
                 record.update(changes)
+                if "updated_at" in record:
+                    record["updated_at"] = datetime.now(timezone.utc).strftime(_STAMP)
                 self.rendered.clear()  # stale now; benchmarks never change records
                 return record
         return None
@@ -181,7 +188,7 @@ def build_app(data: VendorData) -> Starlette:
             return _json({"error": "limit and offset must be integers"}, 400)
         if not 0 < limit <= MAX_LIMIT or offset < 0:
             return _json({"error": f"limit must be 1..{MAX_LIMIT} and offset >= 0"}, 400)
-        return _json(data.page(kind, limit, offset))
+        return _json(data.page(kind, limit, offset, request.query_params.get("updated_since")))
 
     async def change(request: Request) -> Response:
         if refused := refusal(request):

@@ -56,6 +56,8 @@ class Integration(SQLModel, table=True):
     name: str
     spec: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     status: IntegrationStatus = Field(default=IntegrationStatus.inactive, sa_type=enum_column(IntegrationStatus))
+    sync_state: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """What incremental sync remembers between runs (the highest cursor value seen)."""
     last_heartbeat_at: datetime | None = None
     last_log_update_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)

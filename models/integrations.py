@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from models.config import Customer, FieldMapping, Integration, IntegrationEndpoint
+from models.engine import session
 from models.errors import NotFound
 from models.spec import ConnectorSpec
 
@@ -86,3 +87,12 @@ def onboard(session: Session, customer_name: str, endpoint_name: str, endpoint_d
         session.add(endpoint)
         session.flush()
     return save_integration(session, customer, endpoint, name, spec)
+
+
+def save_sync_state(integration_id: int, state: dict) -> None:
+    """Remember where incremental sync got to; called only after a successful run."""
+    with session() as db:
+        integration = db.get(Integration, integration_id)
+        integration.sync_state = state
+        db.add(integration)
+        db.commit()

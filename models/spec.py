@@ -230,6 +230,18 @@ def template_paths(template: str) -> list[str]:
         raise ValueError(f"not a valid template: {exc}") from None
 
 
+class IncrementalSpec(_Strict):
+    """Fetch only what changed since the last successful run.
+
+    The highest `cursor_field` value seen in a successful run is kept per integration and sent
+    as `param` next time, less `lookback_seconds` so late writes at the vendor are not missed.
+    """
+
+    cursor_field: JsonPath = Field(description="path in each record, e.g. updated_at")
+    param: str = Field(description="query parameter the stored value is sent as, e.g. updated_since")
+    lookback_seconds: int = Field(default=0, ge=0)
+
+
 class TargetSpec(_Strict):
     """The hub object the records become (seed 004: assets, users, custom objects)."""
 
@@ -270,6 +282,7 @@ class ConnectorSpec(_Strict):
     mapping: dict[str, FieldRule] = Field(min_length=1)
     sync_key: str = Field(description="the target field that identifies a record (the primary key)")
     target: TargetSpec
+    incremental: IncrementalSpec | None = None
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
     max_rejected_share: float = Field(
         default=0.5, ge=0, le=1,

@@ -63,3 +63,14 @@ def test_unknown_integrations_are_named_in_the_error():
 def test_logs_on_an_empty_hub_say_how_to_start():
     result = ihub("logs")
     assert result.exit_code == 0 and "No action logs yet" in result.output
+
+
+@pytest.mark.usefixtures("prefect_server", "sqlite_url")
+def test_run_full_refresh_ignores_the_incremental_state(vendor):
+    url, data = vendor
+    ApiTokenCredentials(token=data.token).save("demo-vendor-token", overwrite=True)
+    make_integration(url, incremental={"cursor_field": "updated_at", "param": "updated_since"})
+    assert "fetched 350 records" in ihub("run", "acme/assets").output
+    assert "fetched 1 records" in ihub("run", "acme/assets").output
+    result = ihub("run", "acme/assets", "--full-refresh")
+    assert result.exit_code == 0 and "fetched 350 records in 4 pages: 0 inserted, 0 updated, 350 unchanged" in result.output

@@ -1,0 +1,28 @@
+"""integration sync state
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-23 01:04:09.500133
+"""
+
+from alembic import op
+import sqlalchemy as sa
+import sqlmodel
+
+
+revision = '0002'
+down_revision = '0001'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('integration', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('sync_state', sa.JSON(), nullable=True))
+
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('integration', schema=None) as batch_op:
+        batch_op.drop_column('sync_state')
+
