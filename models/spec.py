@@ -45,7 +45,8 @@ class RequestSpec(_Strict):
     params: dict[str, str | int | float | bool] = Field(default_factory=dict)
     body: dict[str, Any] | None = Field(default=None, description="JSON body, for POST endpoints")
     headers: dict[str, str] = Field(default_factory=dict)
-    timeout_seconds: float = Field(default=30.0, gt=0)
+    timeout_seconds: float = Field(default=30.0, gt=0, description="read timeout for each response")
+    connect_timeout_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("base_url")
     @classmethod
@@ -59,6 +60,28 @@ class RequestSpec(_Strict):
         if not self.path:
             return self.base_url
         return f"{self.base_url}/{self.path.lstrip('/')}"
+
+
+class HttpSpec(_Strict):
+    """How politely and how stubbornly to talk to the vendor."""
+
+    max_attempts: int = Field(default=5, ge=1, le=20, description="tries of one request, the first included")
+    backoff_seconds: float = Field(default=0.5, gt=0, description="first wait; doubled after each failure")
+    max_backoff_seconds: float = Field(default=60.0, gt=0)
+    requests_per_second: float | None = Field(default=None, gt=0, description="client-side rate limit")
+    status_rules: dict[int, Literal["retry", "ignore", "fail"]] = Field(
+        default_factory=dict,
+        description="per HTTP status: retry it, ignore it (no records), or fail at once; "
+                    "by default 429 and 5xx are retried and other 4xx fail",
+    )
+
+    @field_validator("status_rules")
+    @classmethod
+    def _http_statuses(cls, rules: dict[int, str]) -> dict[int, str]:
+        odd = [status for status in rules if not 100 <= status <= 599]
+        if odd:
+            raise ValueError(f"{odd[0]} is not an HTTP status")
+        return rules
 
 
 class AuthRef(_Strict):
@@ -279,6 +302,7 @@ class ConnectorSpec(_Strict):
     auth: AuthRef
     pagination: Pagination = Field(default_factory=NoPagination)
     records: RecordSelector = Field(default_factory=RecordSelector)
+    http: HttpSpec = Field(default_factory=HttpSpec)
     mapping: dict[str, FieldRule] = Field(min_length=1)
     sync_key: str = Field(description="the target field that identifies a record (the primary key)")
     target: TargetSpec

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import httpx
 
 from models.errors import CredentialsRejected, VendorError
+from models.spec import HttpSpec
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -25,9 +26,36 @@ class RetryPolicy:
     max_attempts: int = 5
     base_delay: float = 0.5
     max_delay: float = 60.0
+    status_rules: dict[int, str] = field(default_factory=dict)
+    requests_per_second: float | None = None
     sleep: Callable[[float], None] = time.sleep
     now: Callable[[], float] = time.time
     jitter: Callable[[], float] = field(default=random.random)
+    _last_request: float | None = field(default=None, init=False, repr=False)
+
+    @classmethod
+    def from_spec(cls, http: HttpSpec, **clock: Any) -> RetryPolicy:
+        return cls(max_attempts=http.max_attempts, base_delay=http.backoff_seconds,
+                   max_delay=http.max_backoff_seconds, status_rules=dict(http.status_rules),
+                   requests_per_second=http.requests_per_second, **clock)
+
+    def rule(self, status: int) -> str:
+        """retry, ignore, fail, or ok: the spec's rule for this status, else the defaults."""
+        if status in self.status_rules:
+            return self.status_rules[status]
+        if status in RETRY_STATUSES:
+            return "retry"
+        return "fail" if status >= 400 else "ok"
+
+    def pace(self) -> None:
+        """Hold back a request until the rate limit allows it."""
+        if self.requests_per_second is None:
+            return
+        if self._last_request is not None:
+            wait = self._last_request + 1 / self.requests_per_second - self.now()
+            if wait > 0:
+                self.sleep(wait)
+        self._last_request = self.now()
 
     def delay(self, attempt: int, response: httpx.Response | None) -> float:
         backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1)) * (0.5 + self.jitter() / 2)
@@ -55,6 +83,7 @@ def send(client: httpx.Client, request: httpx.Request, vendor: str, policy: Retr
     path = request.url.path
     for attempt in range(1, policy.max_attempts + 1):
         last = attempt == policy.max_attempts
+        policy.pace()
         try:
             response = client.send(request)
         except httpx.TimeoutException:
@@ -70,21 +99,24 @@ def send(client: httpx.Client, request: httpx.Request, vendor: str, policy: Retr
                 ) from None
             policy.sleep(policy.delay(attempt, None))
             continue
-        if response.status_code in RETRY_STATUSES and not last:
+        rule = policy.rule(response.status_code)
+        if rule == "retry" and not last:
             policy.sleep(policy.delay(attempt, response))
             continue
+        if rule in ("ok", "ignore"):
+            return response
         check_status(response, vendor)
         return response
     raise AssertionError("unreachable")  # the loop returns or raises on its last attempt
 
 
 def check_status(response: httpx.Response, vendor: str) -> None:
+    """Raise for a response that failed (the caller has decided it is not to be retried or ignored)."""
     status = response.status_code
     path = response.request.url.path
     if status in (401, 403):
         raise CredentialsRejected(f"credentials rejected by {vendor} (HTTP {status} on {path})")
-    if status >= 400:
-        raise VendorError(f"{vendor} answered HTTP {status} on {path}: {_snippet(response)}")
+    raise VendorError(f"{vendor} answered HTTP {status} on {path}: {_snippet(response)}")
 
 
 def decode_json(response: httpx.Response, vendor: str) -> Any:

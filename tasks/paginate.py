@@ -184,13 +184,14 @@ def fetch_pages(spec: ConnectorSpec, auth: httpx.Auth, policy: RetryPolicy | Non
     Refuses to loop: a next page that asks for exactly what an earlier one asked for (the same
     cursor, URL or offset) stops the run with an error instead of fetching forever.
     """
-    policy = policy or RetryPolicy()
+    policy = policy or RetryPolicy.from_spec(spec.http)
     paginator = paginator_for(spec)
     records_path = compile_path(spec.records.path)
     total_path = getattr(spec.pagination, "total_path", None)
     max_pages = getattr(spec.pagination, "max_pages", None)
     seen: set[str] = set()
-    with httpx.Client(auth=auth, timeout=spec.request.timeout_seconds, headers=spec.request.headers) as client:
+    timeout = httpx.Timeout(spec.request.timeout_seconds, connect=spec.request.connect_timeout_seconds)
+    with httpx.Client(auth=auth, timeout=timeout, headers=spec.request.headers) as client:
         request: PageRequest | None = paginator.first(
             PageRequest(spec.request.url, dict(spec.request.params), spec.request.body))
         while request is not None:
@@ -206,6 +207,9 @@ def fetch_pages(spec: ConnectorSpec, auth: httpx.Auth, policy: RetryPolicy | Non
             http_request = client.build_request(spec.request.method, request.url, params=request.params or None,
                                                 json=request.json)
             response = send(client, http_request, spec.vendor, policy)
+            if policy.rule(response.status_code) == "ignore":  # the spec says: no records, no next page
+                yield Page([])
+                return
             body = decode_json(response, spec.vendor)
             page = Page(_records(body, records_path, spec), _int_at(body, total_path))
             yield page

@@ -73,3 +73,53 @@ def test_faults_can_be_queued_over_http(vendor):
     assert answer.json() == {"queued": 1}
     slept = []
     assert len(fetch_all(url, data, slept)) == 350 and slept == [2.0]
+
+
+class FakeClock:
+    def __init__(self):
+        self.time, self.slept = 1000.0, []
+
+    def now(self):
+        return self.time
+
+    def sleep(self, seconds):
+        self.slept.append(round(seconds, 6))
+        self.time += seconds
+
+
+def fetch_with_spec(url, data, clock, **spec_changes):
+    spec = demo_spec(url, **spec_changes)
+    policy = RetryPolicy.from_spec(spec.http, sleep=clock.sleep, now=clock.now, jitter=lambda: 1.0)
+    return [r for page in fetch_pages(spec, ApiTokenCredentials(token=data.token).auth(), policy)
+            for r in page.records]
+
+
+def test_the_rate_limit_spaces_requests_out(vendor):
+    url, data = vendor
+    clock = FakeClock()
+    assert len(fetch_with_spec(url, data, clock, http={"requests_per_second": 4})) == 350
+    assert clock.slept == [0.25, 0.25, 0.25]  # four pages, a quarter second apart
+
+
+def test_status_rules_retry_ignore_or_fail(vendor):
+    url, data = vendor
+    clock = FakeClock()
+    data.faults.append(Fault(409))
+    assert len(fetch_with_spec(url, data, clock, http={"status_rules": {409: "retry"}})) == 350
+    assert clock.slept == [0.5]
+
+    data.faults.append(Fault(429, retry_after="30"))
+    with pytest.raises(VendorError, match="answered HTTP 429"):
+        fetch_with_spec(url, data, FakeClock(), http={"status_rules": {429: "fail"}})
+
+    data.faults.append(Fault(404))
+    assert fetch_with_spec(url, data, FakeClock(), http={"status_rules": {404: "ignore"}}) == []
+
+
+def test_retry_settings_come_from_the_spec(vendor):
+    url, data = vendor
+    clock = FakeClock()
+    data.faults += [Fault(500)] * 2
+    with pytest.raises(VendorError, match="answered HTTP 500"):
+        fetch_with_spec(url, data, clock, http={"max_attempts": 2, "backoff_seconds": 3})
+    assert clock.slept == [3.0]

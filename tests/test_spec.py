@@ -112,3 +112,10 @@ def test_mapping_language_errors_name_the_rule():
     data["mapping"]["name"] = {"source": "name", "transforms": ["shout"]}
     assert error_of(data) == ("spec: mapping.name.transforms: unknown transform 'shout'; use lower, upper, strip, "
                               "{map: {...}, default: ...}, {join: separator} or {split: separator}")
+
+
+def test_http_settings_are_checked():
+    assert "http.status_rules: 700 is not an HTTP status" in error_of(demo_data(http={"status_rules": {700: "retry"}}))
+    assert "http.status_rules.404: should be 'retry', 'ignore' or 'fail'" in error_of(
+        demo_data(http={"status_rules": {404: "shrug"}}))
+    assert "http.max_attempts: should be greater than or equal to 1" in error_of(demo_data(http={"max_attempts": 0}))
