@@ -58,7 +58,7 @@ def run_demo(console: Console, assets: int) -> bool:
             integration = onboard_demo(base_url, vendor.token)
         ref = f"{CUSTOMER}/{INTEGRATION}"
         console.print(f"Integration [bold]{ref}[/]: {DEMO_SPEC.name}, limit/offset pages, sync key external_id")
-        for attempt, title in ((1, "First sync"), (2, "Second sync (a re-run duplicates nothing)")):
+        for title in ("First sync", "Second sync (a re-run duplicates nothing)"):
             log = run_sync(console, integration.id, ref)
             if log is None:
                 console.print("[red]The sync did not start; see the Prefect logs.[/]")

@@ -100,7 +100,7 @@ def _execute_many(connection, table: Table, rows: list[dict[str, Any]], same_for
     compiled = statement.compile(dialect=dialect)
     convert = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
     fixed = [process(value) if process else value
-             for process, value in zip(convert, same_for_all.values())]
+             for process, value in zip(convert[:len(same_for_all)], same_for_all.values(), strict=True)]
     pick = itemgetter(*rows[0]) if len(rows[0]) > 1 else lambda row: (row[next(iter(row))],)
     params = [[*fixed, *pick(row)] for row in rows]
     for index in range(len(fixed), len(names)):
@@ -116,6 +116,6 @@ def _execute_many(connection, table: Table, rows: list[dict[str, Any]], same_for
         else:
             params = [tuple(values[index] for index in order) for values in params]
     else:
-        params = [dict(zip(names, values)) for values in params]
+        params = [dict(zip(names, values, strict=True)) for values in params]
     connection.exec_driver_sql(str(compiled), params)
 

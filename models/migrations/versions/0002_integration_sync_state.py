@@ -7,7 +7,6 @@ Create Date: 2026-11-23 01:04:09.500133
 
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
 
 
 revision = '0002'
