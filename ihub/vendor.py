@@ -122,9 +122,10 @@ class VendorData:
     basic_user: str = "demo"
     """Basic authentication is accepted for this user, with the token as the password."""
 
-    def accepted_authorizations(self) -> tuple[str, str]:
+    def accepted_authorizations(self) -> tuple[str, ...]:
+        """`Authorization` values accepted: the token as Bearer or SSWS (Okta's prefix), or Basic."""
         basic = base64.b64encode(f"{self.basic_user}:{self.token}".encode()).decode()
-        return f"Bearer {self.token}", f"Basic {basic}"
+        return f"Bearer {self.token}", f"SSWS {self.token}", f"Basic {basic}"
 
     def page(self, kind: str, limit: int, offset: int, updated_since: str | None = None) -> bytes:
         cached = self.rendered.get((kind, limit, offset)) if updated_since is None else None
@@ -163,8 +164,12 @@ def _json(data: Any, status: int = 200) -> Response:
 
 def build_app(data: VendorData) -> Starlette:
     def authorized(request: Request) -> bool:
+        """The token in `Authorization`, in an `X-API-Key` header, or as the `api_key` query parameter."""
         given = request.headers.get("authorization", "")
-        return any(secrets.compare_digest(given, accepted) for accepted in data.accepted_authorizations())
+        if any(secrets.compare_digest(given, accepted) for accepted in data.accepted_authorizations()):
+            return True
+        other = request.headers.get("x-api-key") or request.query_params.get("api_key") or ""
+        return secrets.compare_digest(other, data.token)
 
     def refusal(request: Request) -> Response | None:
         """401 without the token, 404 for an unknown collection; None when the request may go on."""

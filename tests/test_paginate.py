@@ -86,3 +86,24 @@ def test_retry_after_is_read_as_seconds_or_as_an_http_date():
     assert retry_after_seconds(response("soon"), now=lambda: 0) is None
     policy = RetryPolicy(jitter=lambda: 1.0)
     assert policy.delay(1, response("30")) == 30  # the vendor asked for longer than the backoff
+
+
+@pytest.mark.parametrize("placement", [
+    {"placement": "header"},                                      # Authorization: Bearer <token>
+    {"placement": "header", "prefix": "SSWS"},                    # Okta
+    {"placement": "header", "header_name": "X-API-Key", "prefix": ""},
+    {"placement": "query", "query_param": "api_key"},
+])
+def test_api_tokens_go_where_the_vendor_wants_them(vendor, placement):
+    url, data = vendor
+    spec = spec_for(url, pagination={"type": "offset", "limit": 100, "total_path": "meta.total"})
+    assert sum(len(p.records) for p in fetch_pages(spec, ApiTokenCredentials(token=data.token, **placement).auth())) == 350
+    with pytest.raises(CredentialsRejected) as caught:
+        list(fetch_pages(spec, ApiTokenCredentials(token="leaked-if-shown", **placement).auth()))
+    assert "leaked-if-shown" not in str(caught.value) and "?" not in str(caught.value)
+
+
+def test_the_token_auth_repr_hides_the_token():
+    auth = ApiTokenCredentials(token="s3cr3t-value").auth()
+    assert "s3cr3t-value" not in repr(auth)
+    assert "s3cr3t-value" not in repr(ApiTokenCredentials(token="s3cr3t-value"))
