@@ -2,8 +2,13 @@
 
 from blocks.api_token import ApiTokenAuth, ApiTokenCredentials
 from blocks.basic import BasicCredentials
+from blocks.oauth2 import OAuth2Credentials
 
-CREDENTIAL_BLOCKS = {"api_token": ApiTokenCredentials, "basic": BasicCredentials}
+CREDENTIAL_BLOCKS = {
+    "api_token": ApiTokenCredentials,
+    "basic": BasicCredentials,
+    "oauth2": OAuth2Credentials,
+}
 """Auth type in a connector spec -> the block class that holds those credentials."""
 
-__all__ = ["ApiTokenAuth", "ApiTokenCredentials", "BasicCredentials", "CREDENTIAL_BLOCKS"]
+__all__ = ["ApiTokenAuth", "ApiTokenCredentials", "BasicCredentials", "CREDENTIAL_BLOCKS", "OAuth2Credentials"]

@@ -5,7 +5,8 @@ every pagination style the universal connector supports (`/api/v1` limit/offset 
 `data.<kind>` and `meta.total`; `/api/pages` page numbers; `/api/cursor` a cursor in the body
 and the `X-Next-Cursor` header; `/api/link` the `Link` header; `/api/next` a relative next
 URL in the body; `POST /api/search` a `NextToken` in the JSON body). Tests can change a record
-(`PATCH /admin/<kind>/<id>`). For benchmarks it can pre-render every page so that it is never
+(`PATCH /admin/<kind>/<id>`). `POST /oauth/token` is an OAuth2 token endpoint (client
+credentials, and refresh tokens that rotate on every use). For benchmarks it can pre-render every page so that it is never
 the bottleneck.
 """
 
@@ -22,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterator
+from urllib.parse import parse_qsl
 
 import orjson
 import uvicorn
@@ -119,6 +121,42 @@ class VendorData:
     faults: list[Fault] = field(default_factory=list)
     """Answered, in order, instead of the next collection requests (`POST /admin/faults` adds them)."""
 
+    oauth_client_id: str = "demo-client"
+    """The OAuth2 client the token endpoint knows; its secret is the token."""
+    token_ttl: int = 3600
+    access_tokens: dict[str, float] = field(default_factory=dict)
+    """Access tokens handed out, with when they expire."""
+    refresh_tokens: set[str] = field(default_factory=set)
+    token_requests: int = 0
+
+    def issue_refresh_token(self) -> str:
+        """A refresh token the token endpoint accepts once (it rotates on use)."""
+        token = "rt-" + secrets.token_urlsafe(16)
+        self.refresh_tokens.add(token)
+        return token
+
+    def _grant(self, form: dict[str, str], basic: str | None) -> tuple[dict[str, Any], int]:
+        """The token endpoint's answer to a token request, RFC 6749 style."""
+        self.token_requests += 1
+        client_id, client_secret = form.get("client_id"), form.get("client_secret")
+        if basic:
+            client_id, _, client_secret = base64.b64decode(basic).decode().partition(":")
+        if client_id != self.oauth_client_id or not secrets.compare_digest(client_secret or "", self.token):
+            return {"error": "invalid_client"}, 401
+        answer: dict[str, Any] = {"token_type": "Bearer", "expires_in": self.token_ttl}
+        grant = form.get("grant_type")
+        if grant == "refresh_token":
+            if form.get("refresh_token") not in self.refresh_tokens:
+                return {"error": "invalid_grant"}, 400
+            self.refresh_tokens.discard(form["refresh_token"])
+            answer["refresh_token"] = self.issue_refresh_token()
+        elif grant != "client_credentials":
+            return {"error": "unsupported_grant_type"}, 400
+        access = "at-" + secrets.token_urlsafe(16)
+        self.access_tokens[access] = time.time() + self.token_ttl
+        answer["access_token"] = access
+        return answer, 200
+
     basic_user: str = "demo"
     """Basic authentication is accepted for this user, with the token as the password."""
 
@@ -168,6 +206,8 @@ def build_app(data: VendorData) -> Starlette:
         given = request.headers.get("authorization", "")
         if any(secrets.compare_digest(given, accepted) for accepted in data.accepted_authorizations()):
             return True
+        if given.startswith("Bearer ") and data.access_tokens.get(given[7:], 0) > time.time():
+            return True
         other = request.headers.get("x-api-key") or request.query_params.get("api_key") or ""
         return secrets.compare_digest(other, data.token)
 
@@ -209,6 +249,12 @@ def build_app(data: VendorData) -> Starlette:
         except (TypeError, orjson.JSONDecodeError) as exc:
             return _json({"error": f"a list of faults: {exc}"}, 400)
         return _json({"queued": len(data.faults)})
+
+    async def token(request: Request) -> Response:
+        form = dict(parse_qsl((await request.body()).decode()))  # application/x-www-form-urlencoded
+        given = request.headers.get("authorization", "")
+        answer, status = data._grant(form, given[6:] if given.startswith("Basic ") else None)
+        return _json(answer, status)
 
     def styled(handler):
         """The refusals and bad paging values handled once for every pagination style."""
@@ -274,6 +320,7 @@ def build_app(data: VendorData) -> Starlette:
         Route("/api/search/{kind}", styled(by_body_token), methods=["POST"]),
         Route("/admin/{kind}/{record_id:int}", change, methods=["PATCH"]),
         Route("/admin/faults", add_faults, methods=["POST"]),
+        Route("/oauth/token", token, methods=["POST"]),
     ])
 
 
