@@ -27,6 +27,9 @@ from urllib.parse import parse_qsl
 
 import orjson
 import uvicorn
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -157,6 +160,33 @@ class VendorData:
         answer["access_token"] = access
         return answer, 200
 
+    aws_access_key_id: str = "AKIADEMOVENDOR"
+    """SigV4 requests are verified for this key, with the token as its secret."""
+    max_signature_age: int = 300
+    now: Any = time.time
+
+    def verify_sigv4(self, method: str, url: str, headers: Any, body: bytes) -> bool:
+        """Recompute the request's SigV4 signature from the shared secret; refuse a wrong or stale one."""
+        try:
+            scheme, _, fields = headers["authorization"].partition(" ")
+            parts = dict(part.strip().split("=", 1) for part in fields.split(","))
+            key, day, region, service, _ = parts["Credential"].split("/")
+            stamp = headers["x-amz-date"]
+            signed_at = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).timestamp()
+        except (KeyError, ValueError):
+            return False
+        if scheme != "AWS4-HMAC-SHA256" or key != self.aws_access_key_id:
+            return False
+        if abs(self.now() - signed_at) > self.max_signature_age:
+            return False
+        signed = {name: headers[name] for name in parts["SignedHeaders"].split(";") if name in headers}
+        request = AWSRequest(method=method, url=url, data=body, headers=signed)
+        request.context["timestamp"] = stamp
+        token = headers.get("x-amz-security-token")
+        signer = SigV4Auth(Credentials(key, self.token, token), service, region)
+        expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+        return secrets.compare_digest(expected, parts["Signature"])
+
     basic_user: str = "demo"
     """Basic authentication is accepted for this user, with the token as the password."""
 
@@ -201,9 +231,11 @@ def _json(data: Any, status: int = 200) -> Response:
 
 
 def build_app(data: VendorData) -> Starlette:
-    def authorized(request: Request) -> bool:
-        """The token in `Authorization`, in an `X-API-Key` header, or as the `api_key` query parameter."""
+    async def authorized(request: Request) -> bool:
+        """The token in `Authorization`, an `X-API-Key` header or the `api_key` parameter; or SigV4."""
         given = request.headers.get("authorization", "")
+        if given.startswith("AWS4-HMAC-SHA256 "):
+            return data.verify_sigv4(request.method, str(request.url), request.headers, await request.body())
         if any(secrets.compare_digest(given, accepted) for accepted in data.accepted_authorizations()):
             return True
         if given.startswith("Bearer ") and data.access_tokens.get(given[7:], 0) > time.time():
@@ -211,9 +243,9 @@ def build_app(data: VendorData) -> Starlette:
         other = request.headers.get("x-api-key") or request.query_params.get("api_key") or ""
         return secrets.compare_digest(other, data.token)
 
-    def refusal(request: Request) -> Response | None:
+    async def refusal(request: Request) -> Response | None:
         """401 without the token, 404 for an unknown collection; None when the request may go on."""
-        if not authorized(request):
+        if not await authorized(request):
             return _json({"error": "invalid or missing API token"}, 401)
         if request.path_params["kind"] not in data.records:
             return _json({"error": f"no such collection: {request.path_params['kind']}"}, 404)
@@ -221,7 +253,7 @@ def build_app(data: VendorData) -> Starlette:
 
     async def listing(request: Request) -> Response:
         data.requests += 1
-        if refused := refusal(request):
+        if refused := await refusal(request):
             return refused
         if data.faults:
             return await data.faults.pop(0).answer()
@@ -236,13 +268,13 @@ def build_app(data: VendorData) -> Starlette:
         return _json(data.page(kind, limit, offset, request.query_params.get("updated_since")))
 
     async def change(request: Request) -> Response:
-        if refused := refusal(request):
+        if refused := await refusal(request):
             return refused
         record = data.update(request.path_params["kind"], request.path_params["record_id"], orjson.loads(await request.body()))
         return _json(record) if record else _json({"error": "no such record"}, 404)
 
     async def add_faults(request: Request) -> Response:
-        if not authorized(request):
+        if not await authorized(request):
             return _json({"error": "invalid or missing API token"}, 401)
         try:
             data.faults.extend(Fault(**fault) for fault in orjson.loads(await request.body()))
@@ -261,7 +293,7 @@ def build_app(data: VendorData) -> Starlette:
 
         async def endpoint(request: Request) -> Response:
             data.requests += 1
-            if refused := refusal(request):
+            if refused := await refusal(request):
                 return refused
             if data.faults:
                 return await data.faults.pop(0).answer()

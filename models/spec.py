@@ -87,7 +87,7 @@ class HttpSpec(_Strict):
 class AuthRef(_Strict):
     """Which credentials block to use; the secret itself never appears in a spec."""
 
-    type: Literal["api_token", "basic", "oauth2"]
+    type: Literal["api_token", "basic", "oauth2", "aws"]
     block: str = Field(min_length=1, description="name of the saved credentials block")
 
 
