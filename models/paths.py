@@ -47,6 +47,18 @@ class CompiledPath:
                 return MISSING
         return value
 
+    @property
+    def is_plain(self) -> bool:
+        """True for a path to one place; False for wildcards, filters and recursive descent."""
+        return self._steps is not None
+
+    def all(self, document: Any) -> list[Any]:
+        """Every value at this path (a plain path has at most one)."""
+        if self._steps is None:
+            return [match.value for match in self._jsonpath.find(document)]
+        value = self.first(document)
+        return [] if value is MISSING else [value]
+
     def _first_of_one(self, document: Any) -> Any:
         try:
             return document[self._step]

@@ -166,7 +166,22 @@ Pagination = Annotated[
 class RecordSelector(_Strict):
     """Where the records are in each response body."""
 
-    path: JsonPath = Field(default="$", description="JSON path to the list of records")
+    path: JsonPath = Field(default="$", description="JSON path to the list of records (wildcards collect "
+                                                     "from many lists: $.groups[*].members[*])")
+    filter: str | None = Field(default=None, description="keep only records matching this JSONPath filter "
+                                                          "expression, e.g. @.status != 'retired'")
+
+    @field_validator("filter")
+    @classmethod
+    def _filter_expression(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_path(filter_path(value))
+        return value
+
+
+def filter_path(expression: str) -> str:
+    """A record filter as the JSONPath that selects the matching records of a list."""
+    return f"$[?({expression})]"
 
 
 class MapValues(_Strict):

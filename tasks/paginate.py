@@ -21,6 +21,7 @@ from models.spec import (
     NoPagination,
     OffsetPagination,
     PagePagination,
+    filter_path,
 )
 from tasks.http import RetryPolicy, decode_json, send
 
@@ -49,6 +50,12 @@ class Page:
     records: list[Any]
     total: int | None = None
     """How many records the vendor says there are in all, when it says so."""
+    size: int | None = None
+    """How many records the vendor sent, before the spec's filter; what paging goes by."""
+
+    def __post_init__(self) -> None:
+        if self.size is None:
+            self.size = len(self.records)
 
 
 class Paginator(Protocol):
@@ -76,12 +83,12 @@ class OffsetPaginator:
         return self._at(request, self.config.start_offset)
 
     def next(self, request: PageRequest, page: Page, response: httpx.Response, body: Any) -> PageRequest | None:
-        if not page.records:
+        if not page.size:
             return None
-        offset = request.value(self.config.location, self.config.offset_param) + len(page.records)
+        offset = request.value(self.config.location, self.config.offset_param) + page.size
         if page.total is not None:
             return self._at(request, offset) if offset < page.total else None
-        if len(page.records) < self.config.limit:
+        if page.size < self.config.limit:
             return None
         return self._at(request, offset)
 
@@ -101,7 +108,7 @@ class PagePaginator:
 
     def next(self, request: PageRequest, page: Page, response: httpx.Response, body: Any) -> PageRequest | None:
         config = self.config
-        if not page.records:
+        if not page.size:
             return None
         number = request.value(config.location, config.page_param)
         pages_read = number - config.first_page + 1
@@ -110,7 +117,7 @@ class PagePaginator:
             return self._at(request, number + 1) if pages_read < total_pages else None
         if page.total is not None:
             return self._at(request, number + 1) if pages_read * config.size < page.total else None
-        if len(page.records) < config.size:
+        if page.size < config.size:
             return None
         return self._at(request, number + 1)
 
@@ -187,6 +194,7 @@ def fetch_pages(spec: ConnectorSpec, auth: httpx.Auth, policy: RetryPolicy | Non
     policy = policy or RetryPolicy.from_spec(spec.http)
     paginator = paginator_for(spec)
     records_path = compile_path(spec.records.path)
+    keep = compile_path(filter_path(spec.records.filter)) if spec.records.filter else None
     total_path = getattr(spec.pagination, "total_path", None)
     max_pages = getattr(spec.pagination, "max_pages", None)
     seen: set[str] = set()
@@ -211,7 +219,9 @@ def fetch_pages(spec: ConnectorSpec, auth: httpx.Auth, policy: RetryPolicy | Non
                 yield Page([])
                 return
             body = decode_json(response, spec.vendor)
-            page = Page(_records(body, records_path, spec), _int_at(body, total_path))
+            records = _records(body, records_path, spec)
+            kept = keep.all(records) if keep is not None else records
+            page = Page(kept, _int_at(body, total_path), size=len(records))
             yield page
             if max_pages is not None and len(seen) >= max_pages:
                 return
@@ -219,6 +229,10 @@ def fetch_pages(spec: ConnectorSpec, auth: httpx.Auth, policy: RetryPolicy | Non
 
 
 def _records(body: Any, path, spec: ConnectorSpec) -> list[Any]:
+    """The records in a body: the list at a plain path, or every match of a wildcard path."""
+    if not path.is_plain:
+        matches = path.all(body)
+        return [record for match in matches for record in (match if isinstance(match, list) else [match])]
     found = path.first(body)
     if found is MISSING:
         keys = ", ".join(sorted(body)) if isinstance(body, dict) else type(body).__name__

@@ -107,3 +107,21 @@ def test_the_token_auth_repr_hides_the_token():
     auth = ApiTokenCredentials(token="s3cr3t-value").auth()
     assert "s3cr3t-value" not in repr(auth)
     assert "s3cr3t-value" not in repr(ApiTokenCredentials(token="s3cr3t-value"))
+
+
+def test_a_filter_in_the_record_path_keeps_only_matching_records(vendor):
+    url, data = vendor
+    spec = spec_for(url, records={"path": "data.assets", "filter": "@.status != 'retired'"},
+                    pagination={"type": "offset", "limit": 100})  # short pages after the filter: not the end
+    kept = [r["id"] for page in fetch_pages(spec, auth(data.token)) for r in page.records]
+    assert kept == [a["id"] for a in data.records["assets"] if a["status"] != "retired"]
+    assert 0 < len(kept) < 350
+
+
+def test_wildcards_in_the_record_path_collect_from_nested_lists():
+    from models.paths import compile_path
+    from tasks.paginate import _records
+
+    body = {"groups": [{"members": [{"id": 1}, {"id": 2}]}, {"members": [{"id": 3}]}, {"members": []}]}
+    spec = spec_for("http://x", records={"path": "$.groups[*].members[*]"})
+    assert [r["id"] for r in _records(body, compile_path(spec.records.path), spec)] == [1, 2, 3]

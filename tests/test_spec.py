@@ -119,3 +119,8 @@ def test_http_settings_are_checked():
     assert "http.status_rules.404: should be 'retry', 'ignore' or 'fail'" in error_of(
         demo_data(http={"status_rules": {404: "shrug"}}))
     assert "http.max_attempts: should be greater than or equal to 1" in error_of(demo_data(http={"max_attempts": 0}))
+
+
+def test_a_broken_record_filter_is_caught_at_load():
+    message = error_of(demo_data(records={"path": "data.assets", "filter": "@.status =="}))
+    assert message.startswith("spec: records.filter: '$[?(@.status ==)]' is not a valid JSON path")
