@@ -139,3 +139,24 @@ def test_rejected_records_are_named_and_too_many_fail_the_run(sqlite_url, vendor
     message = logs(strict.id)[0].message
     assert message.startswith("10 of 350 records were rejected (3%), more than the 1% this integration allows; "
                               "first: 1: field 'purchased_at'")
+
+
+def test_users_become_people(sqlite_url, vendor):
+    from ihub.demo import DEMO_SPEC
+    from models.integrations import onboard
+    from models.records import Person
+    from models.spec import ConnectorSpec
+
+    url, data = vendor
+    ApiTokenCredentials(token=data.token).save("demo-vendor-token", overwrite=True)
+    raw = ConnectorSpec.from_yaml(DEMO_SPEC.with_name("demo-vendor-users.yaml")).model_dump(mode="json")
+    raw["request"]["base_url"] = url
+    with session() as db:
+        integration = onboard(db, "acme", "vendor", "test vendor", "people", ConnectorSpec.parse(raw))
+    assert sync_integration("acme/people").inserted == 40
+    with session() as db:
+        people = {p.sync_key: p for p in db.exec(select(Person).where(Person.integration_id == integration.id))}
+    for user in data.records["users"]:
+        person = people[str(user["id"])]
+        assert person.display_name == f"{user['name']['first']} {user['name']['last']}"
+        assert person.email == user["email"] and person.status == user["status"].capitalize()
