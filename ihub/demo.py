@@ -23,9 +23,9 @@ CUSTOMER, ENDPOINT, INTEGRATION = "demo", "demo-vendor", "assets"
 
 
 
-def demo_spec(base_url: str, **changes) -> ConnectorSpec:
-    """The shipped demo spec pointed at `base_url`, with any top-level fields replaced."""
-    data = ConnectorSpec.from_yaml(DEMO_SPEC).model_dump(mode="json")
+def demo_spec(base_url: str, path: Path = DEMO_SPEC, **changes) -> ConnectorSpec:
+    """A shipped spec (the demo's by default) pointed at `base_url`, with any top-level fields replaced."""
+    data = ConnectorSpec.from_yaml(path).model_dump(mode="json")
     data["request"]["base_url"] = base_url
     data.update(changes)
     return ConnectorSpec.parse(data)

@@ -11,7 +11,6 @@ from ihub.demo import CUSTOMER, demo_spec
 from models.engine import session
 from models.errors import CredentialsRejected
 from models.integrations import onboard
-from models.spec import ConnectorSpec
 from tasks.paginate import fetch_pages
 
 AWS = {"type": "aws", "block": "vendor-aws"}
@@ -32,10 +31,9 @@ def get_all(url, credentials):
 def test_a_signed_post_body_api_syncs_through_the_flow(vendor):
     url, data = vendor
     key(data).save("vendor-aws", overwrite=True)
-    raw = ConnectorSpec.from_yaml(EXAMPLES / "post-body-token.yaml").model_dump(mode="json")
-    raw["request"]["base_url"], raw["auth"] = url, AWS
+    spec = demo_spec(url, EXAMPLES / "post-body-token.yaml", auth=AWS)
     with session() as db:
-        onboard(db, CUSTOMER, "aws-vendor", "an AWS JSON API", "search", ConnectorSpec.parse(raw))
+        onboard(db, CUSTOMER, "aws-vendor", "an AWS JSON API", "search", spec)
     summary = sync_integration(f"{CUSTOMER}/search")
     assert (summary.fetched, summary.inserted) == (350, 350)
 

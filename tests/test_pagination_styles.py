@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from blocks import ApiTokenCredentials
 from flows.sync import sync_integration
-from ihub.demo import CUSTOMER
+from ihub.demo import CUSTOMER, demo_spec
 from models.engine import session
 from models.errors import VendorError
 from models.integrations import onboard
@@ -24,10 +24,7 @@ STYLES = sorted(path.stem for path in EXAMPLES.glob("*.yaml"))
 
 
 def example(name: str, base_url: str, **changes) -> ConnectorSpec:
-    data = ConnectorSpec.from_yaml(EXAMPLES / f"{name}.yaml").model_dump(mode="json")
-    data["request"]["base_url"] = base_url
-    data.update(changes)
-    return ConnectorSpec.parse(data)
+    return demo_spec(base_url, EXAMPLES / f"{name}.yaml", **changes)
 
 
 PAGES = {"single-page": 1}  # every other example reads 350 records in pages of 100

@@ -142,17 +142,15 @@ def test_rejected_records_are_named_and_too_many_fail_the_run(sqlite_url, vendor
 
 
 def test_users_become_people(sqlite_url, vendor):
-    from ihub.demo import DEMO_SPEC
+    from ihub.demo import DEMO_SPEC, demo_spec
     from models.integrations import onboard
     from models.records import Person
-    from models.spec import ConnectorSpec
 
     url, data = vendor
     ApiTokenCredentials(token=data.token).save("demo-vendor-token", overwrite=True)
-    raw = ConnectorSpec.from_yaml(DEMO_SPEC.with_name("demo-vendor-users.yaml")).model_dump(mode="json")
-    raw["request"]["base_url"] = url
+    spec = demo_spec(url, DEMO_SPEC.with_name("demo-vendor-users.yaml"))
     with session() as db:
-        integration = onboard(db, "acme", "vendor", "test vendor", "people", ConnectorSpec.parse(raw))
+        integration = onboard(db, "acme", "vendor", "test vendor", "people", spec)
     assert sync_integration("acme/people").inserted == 40
     with session() as db:
         people = {p.sync_key: p for p in db.exec(select(Person).where(Person.integration_id == integration.id))}
