@@ -251,22 +251,6 @@ def build_app(data: VendorData) -> Starlette:
             return _json({"error": f"no such collection: {request.path_params['kind']}"}, 404)
         return None
 
-    async def listing(request: Request) -> Response:
-        data.requests += 1
-        if refused := await refusal(request):
-            return refused
-        if data.faults:
-            return await data.faults.pop(0).answer()
-        kind = request.path_params["kind"]
-        try:
-            limit = int(request.query_params.get("limit", 100))
-            offset = int(request.query_params.get("offset", 0))
-        except ValueError:
-            return _json({"error": "limit and offset must be integers"}, 400)
-        if not 0 < limit <= MAX_LIMIT or offset < 0:
-            return _json({"error": f"limit must be 1..{MAX_LIMIT} and offset >= 0"}, 400)
-        return _json(data.page(kind, limit, offset, request.query_params.get("updated_since")))
-
     async def change(request: Request) -> Response:
         if refused := await refusal(request):
             return refused
@@ -299,19 +283,28 @@ def build_app(data: VendorData) -> Starlette:
                 return await data.faults.pop(0).answer()
             body = orjson.loads(await request.body() or b"{}") if request.method == "POST" else {}
             try:
-                return handler(request, data.records[request.path_params["kind"]], body)
+                return handler(request, request.path_params["kind"], body)
             except (TypeError, ValueError):
                 return _json({"error": "paging values must be integers or cursors this API handed out"}, 400)
 
         return endpoint
 
-    def by_page(request: Request, items: list, body: dict) -> Response:
+    def by_offset(request: Request, kind: str, body: dict) -> Response:
+        limit = int(request.query_params.get("limit", 100))
+        offset = int(request.query_params.get("offset", 0))
+        if not 0 < limit <= MAX_LIMIT or offset < 0:
+            return _json({"error": f"limit must be 1..{MAX_LIMIT} and offset >= 0"}, 400)
+        return _json(data.page(kind, limit, offset, request.query_params.get("updated_since")))
+
+    def by_page(request: Request, kind: str, body: dict) -> Response:
+        items = data.records[kind]
         number, size = int(request.query_params.get("page", 1)), int(request.query_params.get("per_page", 100))
         pages = -(-len(items) // size)
         return _json({"items": items[(number - 1) * size:number * size], "page": number, "per_page": size,
                       "total_pages": pages, "total": len(items)})
 
-    def by_cursor(request: Request, items: list, body: dict) -> Response:
+    def by_cursor(request: Request, kind: str, body: dict) -> Response:
+        items = data.records[kind]
         offset = _decode_cursor(request.query_params.get("cursor"))
         size = int(request.query_params.get("limit", 100))
         end = offset + size
@@ -322,21 +315,24 @@ def build_app(data: VendorData) -> Starlette:
             response.headers["X-Next-Cursor"] = cursor
         return response
 
-    def by_link(request: Request, items: list, body: dict) -> Response:
+    def by_link(request: Request, kind: str, body: dict) -> Response:
+        items = data.records[kind]
         after, size = int(request.query_params.get("after", 0)), int(request.query_params.get("limit", 100))
         response = _json(items[after:after + size])  # a bare list, as identity providers answer
         if after + size < len(items):
             response.headers["Link"] = f'<{request.url.replace_query_params(limit=size, after=after + size)}>; rel="next"'
         return response
 
-    def by_next_path(request: Request, items: list, body: dict) -> Response:
+    def by_next_path(request: Request, kind: str, body: dict) -> Response:
+        items = data.records[kind]
         number, size = int(request.query_params.get("page", 1)), 100
         last = number * size >= len(items)
         following = None if last else f"{request.url.path}?page={number + 1}"  # relative, as many APIs do
         return _json({"data": items[(number - 1) * size:number * size], "links": {"next": following},
                       "meta": {"last_page": last}})
 
-    def by_body_token(request: Request, items: list, body: dict) -> Response:
+    def by_body_token(request: Request, kind: str, body: dict) -> Response:
+        items = data.records[kind]
         offset, size = _decode_cursor(body.get("NextToken")), int(body.get("MaxResults", 100))
         answer = {"Items": items[offset:offset + size]}
         if offset + size < len(items):
@@ -344,7 +340,7 @@ def build_app(data: VendorData) -> Starlette:
         return _json(answer)
 
     return Starlette(routes=[
-        Route("/api/v1/{kind}", listing, methods=["GET"]),
+        Route("/api/v1/{kind}", styled(by_offset), methods=["GET"]),
         Route("/api/pages/{kind}", styled(by_page), methods=["GET"]),
         Route("/api/cursor/{kind}", styled(by_cursor), methods=["GET"]),
         Route("/api/link/{kind}", styled(by_link), methods=["GET"]),
