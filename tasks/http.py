@@ -14,8 +14,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Callable
 
 import httpx
+import orjson
 
-from models.errors import CredentialsRejected, VendorError
+from models.errors import CredentialsRejected, HubError, VendorError
 from models.spec import HttpSpec
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -86,17 +87,9 @@ def send(client: httpx.Client, request: httpx.Request, vendor: str, policy: Retr
         policy.pace()
         try:
             response = client.send(request)
-        except httpx.TimeoutException:
+        except httpx.TransportError as exc:  # timeouts included
             if last:
-                raise VendorError(f"{vendor} did not answer in time on {path} after {attempt} attempts") from None
-            policy.sleep(policy.delay(attempt, None))
-            continue
-        except httpx.TransportError as exc:
-            if last:
-                raise VendorError(
-                    f"cannot reach {vendor} at {request.url.host}:{request.url.port or ''} "
-                    f"({type(exc).__name__}) after {attempt} attempts"
-                ) from None
+                raise VendorError(_unreachable(vendor, request, exc, attempt)) from None
             policy.sleep(policy.delay(attempt, None))
             continue
         rule = policy.rule(response.status_code)
@@ -105,23 +98,27 @@ def send(client: httpx.Client, request: httpx.Request, vendor: str, policy: Retr
             continue
         if rule in ("ok", "ignore"):
             return response
-        check_status(response, vendor)
-        return response
+        raise failure(response, vendor)
     raise AssertionError("unreachable")  # the loop returns or raises on its last attempt
 
 
-def check_status(response: httpx.Response, vendor: str) -> None:
-    """Raise for a response that failed (the caller has decided it is not to be retried or ignored)."""
+def _unreachable(vendor: str, request: httpx.Request, exc: httpx.TransportError, attempts: int) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return f"{vendor} did not answer in time on {request.url.path} after {attempts} attempts"
+    return (f"cannot reach {vendor} at {request.url.host}:{request.url.port or ''} "
+            f"({type(exc).__name__}) after {attempts} attempts")
+
+
+def failure(response: httpx.Response, vendor: str) -> HubError:
+    """The error for a response that failed (not to be retried or ignored), for the caller to raise."""
     status = response.status_code
     path = response.request.url.path
     if status in (401, 403):
-        raise CredentialsRejected(f"credentials rejected by {vendor} (HTTP {status} on {path})")
-    raise VendorError(f"{vendor} answered HTTP {status} on {path}: {_snippet(response)}")
+        return CredentialsRejected(f"credentials rejected by {vendor} (HTTP {status} on {path})")
+    return VendorError(f"{vendor} answered HTTP {status} on {path}: {_snippet(response)}")
 
 
 def decode_json(response: httpx.Response, vendor: str) -> Any:
-    import orjson
-
     content_type = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
     if "json" not in content_type:
         raise VendorError(f"expected JSON, got {content_type} from {vendor} {response.request.url.path}")
