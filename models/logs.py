@@ -59,9 +59,7 @@ class RunLog:
     the integration manager's header shows.
     """
 
-    def __init__(self, integration_id: int, action: str, trigger: str, flow_run_id: str | None,
-                 database_url: str | None = None):
-        self.database_url = database_url
+    def __init__(self, integration_id: int, action: str, trigger: str, flow_run_id: str | None):
         self.log = ActionLog(integration_id=integration_id, action=action, trigger=trigger,
                              status=ActionStatus.in_progress, flow_run_id=flow_run_id)
         self._save()
@@ -80,11 +78,10 @@ class RunLog:
     def _save(self) -> None:
         now = utcnow()
         self.log.updated_at = now
-        with session(self.database_url) as db:
+        with session() as db:
             db.add(self.log)
             integration = db.get(Integration, self.log.integration_id)
             integration.last_log_update_at = now
             integration.last_heartbeat_at = now
             db.add(integration)
-            db.commit()
-            db.refresh(self.log)
+            db.commit()  # the insert sets the id; nothing needs reading back

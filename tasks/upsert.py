@@ -38,13 +38,13 @@ def record_hash(row: dict[str, Any]) -> str:
 
 
 @task(name="upsert-records", cache_policy=NO_CACHE)
-def upsert_records(rows: list[dict[str, Any]], integration_id: int, target: str, custom_type: str | None = None,
-                   database_url: str | None = None) -> UpsertCounts:
+def upsert_records(rows: list[dict[str, Any]], integration_id: int, target: str,
+                   custom_type: str | None = None) -> UpsertCounts:
     """Insert new records, update changed ones, leave unchanged ones alone; one transaction."""
     table: Table = TABLES[target].__table__
     unique = {row["sync_key"]: row for row in rows}  # a key twice in one batch: the last one wins
     counts = UpsertCounts(unchanged=len(rows) - len(unique))
-    engine = get_engine(database_url)
+    engine = get_engine()
     with engine.begin() as connection:
         known = _known_hashes(connection, table, integration_id, list(unique))
         writes = []
