@@ -81,7 +81,6 @@ def retry_after_seconds(response: httpx.Response, now: Callable[[], float]) -> f
 
 def send(client: httpx.Client, request: httpx.Request, vendor: str, policy: RetryPolicy) -> httpx.Response:
     """Send `request`, retrying transient failures; raise a `HubError` a person can act on."""
-    path = request.url.path
     for attempt in range(1, policy.max_attempts + 1):
         last = attempt == policy.max_attempts
         policy.pace()
