@@ -20,9 +20,8 @@ from sqlmodel import Field
 
 from models.engine import session
 from models.errors import HubError, TooManyRejected
-from models.integrations import connector_spec, find_integration, save_sync_state
-from models.logs import ActionStatus, RunCounts, RunLog
-from models.spec import ConnectorSpec
+from models.integrations import find_integration, runnable_spec, save_sync_state
+from models.logs import ActionStatus, RunCounts, RunLog, Trigger
 from tasks.authenticate import authenticate
 from tasks.incremental import CursorTracker, start_value
 from tasks.map import map_records
@@ -74,30 +73,29 @@ def batched(pages: Iterator[Page], batch_records: int) -> Iterator[Batch]:
         yield batch
 
 
-def action_name(spec: ConnectorSpec) -> str:
-    """What the run does, as the integration manager lists it: "Import Assets"."""
-    plural = {"asset": "Assets", "person": "People"}.get(spec.target.object, spec.target.custom_type)
-    return f"Import {plural}"
-
-
 @flow(name="sync-integration", flow_run_name="{integration}")
-def sync_integration(integration: str, trigger: str = "manual", full_refresh: bool = False) -> SyncSummary:
+def sync_integration(integration: str, trigger: Trigger = Trigger.manual, full_refresh: bool = False,
+                     log_id: int | None = None) -> SyncSummary:
     """Fetch the records of `integration` (customer/name) from its vendor and upsert them into the hub.
 
     With incremental sync configured, only what changed since the last successful run is
-    fetched, unless `full_refresh` is set.
+    fetched, unless `full_refresh` is set. `log_id` is the Queued log of an action request.
     """
     started = time.perf_counter()
     with session() as db:
         record = find_integration(db, integration)
-        spec = connector_spec(db, record)
+        try:
+            spec = runnable_spec(db, record)
+        except HubError as exc:  # not runnable: say why in the log, at once
+            RunLog(record.id, "Import", trigger, _flow_run_id(), log_id).finish(ActionStatus.failed, str(exc))
+            raise
     tracker = None
     if spec.incremental is not None:
         tracker = CursorTracker(spec.incremental)
         since = None if full_refresh else start_value(spec.incremental, record.sync_state)
         if since is not None:
             spec.request.params[spec.incremental.param] = since
-    run_log = RunLog(record.id, action_name(spec), trigger, _flow_run_id())
+    run_log = RunLog(record.id, spec.import_action, trigger, _flow_run_id(), log_id)
     summary = SyncSummary(integration=integration)
     writing = None  # the previous batch's upsert, still running while the next batch is fetched
     try:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from models.config import Customer, FieldMapping, Integration, IntegrationEndpoint
+from models.config import Customer, FieldMapping, Integration, IntegrationEndpoint, IntegrationSource
 from models.engine import session
-from models.errors import NotFound
-from models.spec import ConnectorSpec
+from models.errors import HubError, NotFound
+from models.spec import ConnectorSpec, SpecError
 
 _MAPPING_KEYS = ("mapping", "sync_key")
 
@@ -36,6 +36,9 @@ def integration_ref(session: Session, integration: Integration) -> str:
 
 
 def connector_spec(session: Session, integration: Integration) -> ConnectorSpec:
+    if integration.spec is None:
+        raise HubError(f"{integration_ref(session, integration)} is built outside the hub: "
+                       "it runs itself and reports through the API with its own key")
     rows = session.exec(select(FieldMapping).where(FieldMapping.integration_id == integration.id)).all()
     data = {
         **integration.spec,
@@ -43,6 +46,34 @@ def connector_spec(session: Session, integration: Integration) -> ConnectorSpec:
         "sync_key": next((row.target_field for row in rows if row.is_sync_key), None),
     }
     return ConnectorSpec.parse(data, source=f"integration '{integration.name}'")
+
+
+def runnable_spec(session: Session, integration: Integration) -> ConnectorSpec:
+    """The spec a run uses, or a `HubError` saying why the integration cannot send or receive data now.
+
+    A partner integration talks to its endpoint's region with its endpoint's credentials, and
+    only while that endpoint is connected (seed 001).
+    """
+    ref = integration_ref(session, integration)
+    try:
+        spec = connector_spec(session, integration)
+    except SpecError as exc:
+        raise HubError(str(exc)) from None
+    if spec.sync_key is None:
+        raise HubError(f"{ref} has no primary (sync) key in its mapping: "
+                       f"mark one with `ihub mapping key {ref} <field>`")
+    endpoint = session.get(IntegrationEndpoint, integration.endpoint_id)
+    if endpoint.partner is None:
+        return spec
+    if not endpoint.connected:
+        why = f"{endpoint.status.value}: {endpoint.status_message}" if endpoint.status_message else endpoint.status.value
+        customer = ref.rpartition("/")[0]
+        raise HubError(f"endpoint '{endpoint.name}' of {customer} is not connected ({why}); data is only sent "
+                       f"or received while it is connected: `ihub partners connect {customer} {endpoint.name}`")
+    if integration.source == IntegrationSource.partner:
+        spec.request.base_url = endpoint.base_url
+        spec.auth.block = endpoint.credentials_block
+    return spec
 
 
 def save_integration(

@@ -19,6 +19,16 @@ class ActionStatus(str, Enum):
     cancelled = "Cancelled"
 
 
+class Trigger(str, Enum):
+    """How a run was started, as the action log records it (seed 003)."""
+
+    schedule = "schedule"
+    manual = "manual"
+    request = "request"
+    retry = "retry"
+    ui = "UI"
+
+
 class RunCounts(SQLModel):
     """What a sync run has done so far; an action log row carries these as columns."""
 
@@ -28,6 +38,9 @@ class RunCounts(SQLModel):
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    skipped: int = 0
+    """Vendor changes the integration's update types leave out (a new record without "created")."""
+    deleted: int = 0
     expected_total: int | None = None
 
 
@@ -38,7 +51,7 @@ class ActionLog(RunCounts, table=True):
     integration_id: int = Field(foreign_key="integration.id", ondelete="CASCADE", index=True)
     action: str
     status: ActionStatus = Field(default=ActionStatus.queued, sa_type=enum_column(ActionStatus))
-    trigger: str = "manual"
+    trigger: Trigger = Field(default=Trigger.manual, sa_type=enum_column(Trigger))
     record_ref: str | None = None
     message: str = ""
     flow_run_id: str | None = Field(default=None, index=True)
@@ -59,9 +72,20 @@ class RunLog:
     the integration manager's header shows.
     """
 
-    def __init__(self, integration_id: int, action: str, trigger: str, flow_run_id: str | None):
-        self.log = ActionLog(integration_id=integration_id, action=action, trigger=trigger,
-                             status=ActionStatus.in_progress, flow_run_id=flow_run_id)
+    def __init__(self, integration_id: int, action: str, trigger: Trigger | str, flow_run_id: str | None,
+                 log_id: int | None = None, record_ref: str | None = None):
+        """Start a new log row, or take over the Queued row `log_id` an action request wrote."""
+        log = None
+        if log_id is not None:
+            with session() as db:
+                log = db.get(ActionLog, log_id)
+        if log is None:
+            log = ActionLog(integration_id=integration_id, action=action, trigger=Trigger(trigger),
+                            record_ref=record_ref)
+        log.status = ActionStatus.in_progress
+        log.flow_run_id = flow_run_id
+        log.started_at = utcnow()
+        self.log = log
         self._save()
 
     def progress(self, counts: RunCounts) -> None:
@@ -85,3 +109,21 @@ class RunLog:
             integration.last_heartbeat_at = now
             db.add(integration)
             db.commit()  # the insert sets the id; nothing needs reading back
+
+
+class ActionRequest(SQLModel, table=True):
+    """An operator asking an integration to perform one of its actions (seed 003).
+
+    Its progress is its action log's: written Queued at once, then moved along by the run
+    (or, for an external integration, by the integration through the API).
+    """
+
+    __tablename__ = "action_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    integration_id: int = Field(foreign_key="integration.id", ondelete="CASCADE", index=True)
+    action_id: int = Field(foreign_key="integration_action.id", ondelete="CASCADE")
+    record_ref: str | None = None
+    log_id: int = Field(foreign_key="action_log.id", ondelete="CASCADE", unique=True)
+    requested_via: str = "cli"
+    created_at: datetime = Field(default_factory=utcnow)

@@ -21,6 +21,8 @@ class SyncedRecord(SQLModel):
     record_hash: str
     first_seen_at: datetime = Field(default_factory=utcnow)
     last_synced_at: datetime = Field(default_factory=utcnow)
+    deleted_at: datetime | None = None
+    """Set when a full sync no longer finds the record at the vendor and deletions are marked."""
 
 
 class Asset(SyncedRecord, table=True):

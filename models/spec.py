@@ -319,7 +319,10 @@ class ConnectorSpec(_Strict):
     records: RecordSelector = Field(default_factory=RecordSelector)
     http: HttpSpec = Field(default_factory=HttpSpec)
     mapping: dict[str, FieldRule] = Field(min_length=1)
-    sync_key: str = Field(description="the target field that identifies a record (the primary key)")
+    sync_key: str | None = Field(
+        default=None,
+        description="the target field that identifies a record (the primary key); needed to activate or run",
+    )
     target: TargetSpec
     incremental: IncrementalSpec | None = None
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
@@ -341,7 +344,7 @@ class ConnectorSpec(_Strict):
 
     @model_validator(mode="after")
     def _mapping_fits_target(self) -> ConnectorSpec:
-        if self.sync_key not in self.mapping:
+        if self.sync_key is not None and self.sync_key not in self.mapping:
             raise ValueError(
                 f"sync_key '{self.sync_key}' is not a mapped field; mapped fields are "
                 f"{', '.join(sorted(self.mapping))}"
@@ -356,6 +359,12 @@ class ConnectorSpec(_Strict):
                     f"its fields are {', '.join((EXTERNAL_ID, *allowed))}"
                 )
         return self
+
+    @property
+    def import_action(self) -> str:
+        """What a sync does, as the integration manager lists it: "Import Assets"."""
+        plural = {"asset": "Assets", "person": "People"}.get(self.target.object, self.target.custom_type)
+        return f"Import {plural}"
 
     @classmethod
     def parse(cls, data: Any, source: str = "spec") -> ConnectorSpec:

@@ -28,7 +28,7 @@ def test_the_shipped_demo_spec_loads():
 
 def test_missing_fields_are_each_named():
     message = error_of({"vendor": "Acme"})
-    for field in ("request", "auth", "mapping", "sync_key", "target"):
+    for field in ("request", "auth", "mapping", "target"):
         assert f"spec: {field}: is required" in message
 
 
