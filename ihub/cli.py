@@ -5,20 +5,23 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
-from rich.console import Console
-from sqlmodel import col, select
 
+from ihub.commands import customers, endpoints, integrations, mapping, manager, partners
+from ihub.commands.common import console, fail
 from models.engine import migrate, session
 from models.errors import HubError
 
 app = typer.Typer(help="Integration Hub: sync third-party systems into the hub, run as Prefect flows.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-console = Console()
-
-
-def fail(message: str) -> None:
-    console.print(f"[red]Error:[/] {message}")
-    raise typer.Exit(1)
+app.add_typer(customers.app, name="customers")
+app.add_typer(endpoints.app, name="endpoints")
+app.add_typer(partners.app, name="partners")
+app.add_typer(integrations.app, name="integrations")
+app.add_typer(mapping.app, name="mapping")
+app.add_typer(manager.actions_app, name="actions")
+app.command()(manager.request)
+app.command()(manager.logs)
+app.command()(manager.log)
 
 
 @app.command()
@@ -89,33 +92,6 @@ def run(
         fail(log.message)
 
 
-@app.command()
-def logs(
-    integration: Optional[str] = typer.Argument(None, help="customer/name; all integrations if left out"),
-    limit: int = typer.Option(20, min=1, help="How many of the newest rows to show."),
-) -> None:
-    """Show the newest action logs."""
-    from ihub.report import logs_table
-    from models.config import Customer, Integration
-    from models.integrations import find_integration
-    from models.logs import ActionLog
-
-    migrate()
-    with session() as db:
-        query = select(ActionLog, Customer.name, Integration.name).join(
-            Integration, Integration.id == ActionLog.integration_id).join(Customer)
-        if integration:
-            try:
-                query = query.where(ActionLog.integration_id == find_integration(db, integration).id)
-            except HubError as exc:
-                fail(str(exc))
-        rows = db.exec(query.order_by(col(ActionLog.id).desc()).limit(limit)).all()
-    if not rows:
-        console.print("No action logs yet: run an integration with `ihub run customer/name`.")
-        return
-    console.print(logs_table([(log, f"{customer}/{name}") for log, customer, name in rows]))
-
-
 @app.command("migrate")
 def migrate_command() -> None:
     """Create or upgrade the hub's database schema (the other commands do this themselves)."""
@@ -123,3 +99,15 @@ def migrate_command() -> None:
 
     migrate()
     console.print(f"Schema is up to date in {database_url().split('@')[-1]}")
+
+
+@app.command()
+def api(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+) -> None:
+    """Serve the REST API (docs at /docs) for operators and integrations."""
+    from ihub.api.app import serve
+
+    migrate()
+    serve(host, port)

@@ -32,7 +32,7 @@ def log_detail(log: ActionLog, ref: str) -> Table:
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for label, value in (
-        ("integration", ref), ("action", log.action), ("status", _status(log)), ("trigger", log.trigger),
+        ("integration", ref), ("action", log.action), ("status", _status(log)), ("trigger", log.trigger.value),
         ("started", _when(log.started_at)), ("finished", _when(log.finished_at)),
         ("message", log.message), ("flow run", log.flow_run_id or ""),
     ):
@@ -47,7 +47,7 @@ def logs_table(rows: list[tuple[ActionLog, str]], title: str = "Action logs") ->
         table.add_column(column, overflow="fold")
     table.add_column("message", overflow="fold", min_width=20, ratio=1)
     for log, ref in rows:
-        table.add_row(str(log.id), ref, log.action, _status(log), log.trigger, _when(log.updated_at, short=True),
+        table.add_row(str(log.id), ref, log.action, _status(log), log.trigger.value, _when(log.updated_at, short=True),
                       log.message)
     return table
 

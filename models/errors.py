@@ -1,4 +1,8 @@
-"""Failures a person can act on. Their messages are shown as they are: never a secret or query string."""
+"""Failures a person can act on. Their messages are shown as they are: never a secret or query string.
+
+The CLI prints them; the REST API answers NotFound with 404, Conflict with 409, Invalid with
+422 and Forbidden with 403.
+"""
 
 
 class HubError(Exception):
@@ -7,6 +11,18 @@ class HubError(Exception):
 
 class NotFound(HubError):
     pass
+
+
+class Conflict(HubError):
+    """The request clashes with what exists: a name taken, a thing still in use."""
+
+
+class Invalid(HubError):
+    """A value the operator gave cannot be used."""
+
+
+class Forbidden(HubError):
+    """An integration's key used outside its integration."""
 
 
 class CredentialsNotFound(HubError):

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from models.config import Customer, FieldMapping, Integration, IntegrationEndpoint, IntegrationSource
+from models.config import (
+    ActionKind,
+    Customer,
+    FieldMapping,
+    Integration,
+    IntegrationAction,
+    IntegrationEndpoint,
+    IntegrationSource,
+)
 from models.engine import session
 from models.errors import HubError, NotFound
 from models.spec import ConnectorSpec, SpecError
@@ -95,12 +103,31 @@ def save_integration(
             FieldMapping(
                 integration_id=integration.id,
                 target_field=target,
-                rule=rule.model_dump(mode="json"),
+                rule=rule.model_dump(mode="json", exclude_defaults=True),
                 is_sync_key=target == spec.sync_key,
             )
         )
+    _refresh_actions(session, integration, spec)
     session.commit()
     return integration
+
+
+def _refresh_actions(session: Session, integration: Integration, spec: ConnectorSpec) -> None:
+    """A hub-run integration can do what its spec describes: import, and export when the spec says how."""
+    wanted = {spec.import_action: (ActionKind.import_, "sync-integration",
+                                   f"Fetch every {spec.target.object} record from {spec.vendor}")}
+    export = getattr(spec, "export_action", None)
+    if export:
+        wanted[export] = (ActionKind.export, "export-record", f"Push one hub record to {spec.vendor}")
+    existing = session.exec(select(IntegrationAction).where(IntegrationAction.integration_id == integration.id))
+    for action in existing:
+        if action.name in wanted:
+            wanted.pop(action.name)
+        elif action.flow is not None:
+            session.delete(action)
+    for name, (kind, flow, description) in wanted.items():
+        session.add(IntegrationAction(integration_id=integration.id, name=name, kind=kind, flow=flow,
+                                      description=description))
 
 
 def onboard(session: Session, customer_name: str, endpoint_name: str, endpoint_description: str,

@@ -1,0 +1,1 @@
+"""The `ihub` CLI's command groups, one module per seed screen."""

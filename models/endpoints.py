@@ -1,0 +1,115 @@
+"""A customer's integration endpoints (seed 000) and the partner applications added as endpoints (seed 001)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from models.config import Customer, EndpointStatus, Integration, IntegrationEndpoint
+from models.customers import get_customer
+from models.errors import Conflict, Invalid, NotFound
+from models.names import check_name
+
+
+def get_endpoint(db: Session, customer: str | Customer, name: str) -> IntegrationEndpoint:
+    customer = get_customer(db, customer) if isinstance(customer, str) else customer
+    endpoint = db.exec(select(IntegrationEndpoint).where(
+        IntegrationEndpoint.customer_id == customer.id, IntegrationEndpoint.name == name)).first()
+    if endpoint is None:
+        raise NotFound(f"customer '{customer.name}' has no integration endpoint '{name}'")
+    return endpoint
+
+
+def list_endpoints(db: Session, customer: str) -> list[IntegrationEndpoint]:
+    found = get_customer(db, customer)
+    return list(db.exec(select(IntegrationEndpoint).where(IntegrationEndpoint.customer_id == found.id)
+                        .order_by(IntegrationEndpoint.name)))
+
+
+def add_endpoint(db: Session, customer: str, name: str, description: str,
+                 partner: str | None = None) -> IntegrationEndpoint:
+    """Both fields are mandatory and the name is unique per customer (seed 000)."""
+    found = get_customer(db, customer)
+    name = check_name("endpoint", name)
+    description = _description(description)
+    if db.exec(select(IntegrationEndpoint).where(
+            IntegrationEndpoint.customer_id == found.id, IntegrationEndpoint.name == name)).first():
+        raise Conflict(f"customer '{customer}' already has an integration endpoint named '{name}'")
+    endpoint = IntegrationEndpoint(customer_id=found.id, name=name, description=description, partner=partner,
+                                   status=EndpointStatus.available if partner else None)
+    db.add(endpoint)
+    db.commit()
+    return endpoint
+
+
+def edit_endpoint(db: Session, customer: str, name: str, description: str | None = None,
+                  new_name: str | None = None) -> IntegrationEndpoint:
+    """Only the description changes; the name is never editable (seed 000)."""
+    endpoint = get_endpoint(db, customer, name)
+    if new_name is not None and new_name != name:
+        raise Invalid(f"the name of integration endpoint '{name}' cannot be changed; only its description can")
+    if description is None:
+        raise Invalid("give the new description")
+    endpoint.description = _description(description)
+    db.add(endpoint)
+    db.commit()
+    return endpoint
+
+
+def delete_endpoint(db: Session, customer: str, name: str) -> IntegrationEndpoint:
+    """Refused while integrations use the endpoint, naming them."""
+    endpoint = get_endpoint(db, customer, name)
+    users = db.exec(select(Integration.name).where(Integration.endpoint_id == endpoint.id)
+                    .order_by(Integration.name)).all()
+    if users:
+        raise Conflict(f"integration endpoint '{name}' is used by {len(users)} integration(s): "
+                       f"{', '.join(users)}; delete or move them first")
+    db.delete(endpoint)
+    db.commit()
+    return endpoint
+
+
+def add_partners(db: Session, customer: str, slugs: list[str]) -> list[IntegrationEndpoint]:
+    """Add partner applications from the catalog as endpoints with status Available (seed 001)."""
+    from models.partners import get_partner
+
+    if not slugs:
+        raise Invalid("choose at least one partner application from the catalog")
+    partners = [get_partner(slug) for slug in dict.fromkeys(slugs)]  # every name checked before any is added
+    found = get_customer(db, customer)
+    taken = set(db.exec(select(IntegrationEndpoint.name).where(IntegrationEndpoint.customer_id == found.id)))
+    clashes = [p.slug for p in partners if p.slug in taken]
+    if clashes:
+        raise Conflict(f"customer '{customer}' already has {', '.join(clashes)}")
+    added = [IntegrationEndpoint(customer_id=found.id, name=p.slug, description=p.description or p.name,
+                                 partner=p.slug, status=EndpointStatus.available) for p in partners]
+    db.add_all(added)
+    db.commit()
+    return added
+
+
+def disconnect(db: Session, customer: str, name: str) -> IntegrationEndpoint:
+    """Stop data flowing to and from a partner: back to Available, not connected."""
+    endpoint = partner_endpoint(db, customer, name)
+    endpoint.connected = False
+    endpoint.status = EndpointStatus.available
+    endpoint.status_message = "disconnected by an operator"
+    db.add(endpoint)
+    db.commit()
+    return endpoint
+
+
+def partner_endpoint(db: Session, customer: str, name: str) -> IntegrationEndpoint:
+    endpoint = get_endpoint(db, customer, name)
+    if endpoint.partner is None:
+        raise Invalid(f"integration endpoint '{name}' is not a partner application: it has no connection; "
+                      "its integrations' connector specs name their URL and credentials")
+    return endpoint
+
+
+def _description(description: str | None) -> str:
+    description = (description or "").strip()
+    if not description:
+        raise Invalid("the description is mandatory")
+    if len(description) > 500:
+        raise Invalid(f"the description is {len(description)} characters long; at most 500")
+    return description

@@ -1,0 +1,26 @@
+"""The names operators give customers, endpoints and integrations, and how they are checked.
+
+A name appears in `customer/integration` references, URLs and Prefect flow-run names, so it
+holds no slash or space.
+"""
+
+from __future__ import annotations
+
+import re
+
+from models.errors import Invalid
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def check_name(kind: str, name: str) -> str:
+    name = (name or "").strip()
+    if not _NAME.fullmatch(name):
+        raise Invalid(f"{kind} name {name!r} is not valid: use 1 to 64 letters, digits, '.', '_' or '-', "
+                      "starting with a letter or digit")
+    return name
+
+
+def slug(*parts: str) -> str:
+    """Lower-case letters, digits and dashes: what Prefect accepts as a block name."""
+    return re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-")
