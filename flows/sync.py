@@ -5,6 +5,10 @@ about `spec.batch_records` records; each batch is one `map-records` and one `ups
 task run. Records are passed `quote`d so Prefect does not walk them looking for futures.
 A batch's upsert runs on the task runner while the next batch is fetched; it is waited for
 before the next one is submitted, so batches commit in order and at most two are in memory.
+
+The integration's update types decide what is applied (see tasks/upsert.py). With "deleted",
+a full sync that read every page keeps the sync keys it saw (mapped and rejected records
+alike) and, once the last batch committed, marks or removes the records it did not see.
 """
 
 from __future__ import annotations
@@ -18,11 +22,14 @@ from prefect.artifacts import create_table_artifact
 from prefect.utilities.annotations import quote
 from sqlmodel import Field
 
+from models.config import DeletedMode, UpdateType
 from models.engine import session
 from models.errors import HubError, TooManyRejected
 from models.integrations import find_integration, runnable_spec, save_sync_state
 from models.logs import ActionStatus, RunCounts, RunLog, Trigger
+from models.spec import ConnectorSpec
 from tasks.authenticate import authenticate
+from tasks.deletions import apply_deletions
 from tasks.incremental import CursorTracker, start_value
 from tasks.map import map_records
 from tasks.paginate import Page, fetch_pages
@@ -45,11 +52,19 @@ class SyncSummary(RunCounts):
     integration: str
     seconds: float = 0.0
     first_rejections: list[str] = Field(default_factory=list)
+    deletions_skipped: str = ""
+    """Why "deleted" was not applied this run, when the integration has it."""
 
     def message(self) -> str:
         counts = (f"fetched {self.fetched} records in {self.pages} pages: {self.inserted} inserted, "
                   f"{self.updated} updated, {self.unchanged} unchanged, {self.rejected} rejected")
-        return counts + (f" (first: {'; '.join(self.first_rejections)})" if self.first_rejections else "")
+        if self.first_rejections:
+            counts += f" (first: {'; '.join(self.first_rejections)})"
+        if self.skipped:
+            counts += f", {self.skipped} skipped (not in the integration's update types)"
+        if self.deleted:
+            counts += f", {self.deleted} deleted"
+        return counts + (f"; {self.deletions_skipped}" if self.deletions_skipped else "")
 
     def check_rejections(self, max_share: float) -> None:
         if self.fetched and self.rejected / self.fetched > max_share:
@@ -89,14 +104,22 @@ def sync_integration(integration: str, trigger: Trigger = Trigger.manual, full_r
         except HubError as exc:  # not runnable: say why in the log, at once
             RunLog(record.id, "Import", trigger, _flow_run_id(), log_id).finish(ActionStatus.failed, str(exc))
             raise
-    tracker = None
+    tracker = since = None
     if spec.incremental is not None:
         tracker = CursorTracker(spec.incremental)
         since = None if full_refresh else start_value(spec.incremental, record.sync_state)
         if since is not None:
             spec.request.params[spec.incremental.param] = since
-    run_log = RunLog(record.id, spec.import_action, trigger, _flow_run_id(), log_id)
+    update_types = list(record.update_types)
     summary = SyncSummary(integration=integration)
+    seen: set[str] | None = None  # the sync keys this run saw, when it may apply deletions
+    if UpdateType.deleted in update_types:
+        if since is None:  # no incremental section, a full refresh, or no cursor yet: every record is fetched
+            seen = set()
+        else:
+            summary.deletions_skipped = (f"no records deleted: an incremental run fetches only what changed "
+                                         f"(since {since})")
+    run_log = RunLog(record.id, spec.import_action, trigger, _flow_run_id(), log_id)
     writing = None  # the previous batch's upsert, still running while the next batch is fetched
     try:
         auth = authenticate(spec.auth)
@@ -104,14 +127,20 @@ def sync_integration(integration: str, trigger: Trigger = Trigger.manual, full_r
             mapped = map_records(quote(batch.records), spec)
             if tracker is not None:
                 tracker.see(batch.records)
+            if seen is not None:
+                seen.update(row["sync_key"] for row in mapped.rows)
+                seen.update(rejection.sync_key for rejection in mapped.rejected if rejection.sync_key is not None)
             if writing is not None:
                 _count(summary, run_log, *writing)
                 writing = None
-            future = upsert_records.submit(quote(mapped.rows), record.id, spec.target.object, spec.target.custom_type)
+            future = upsert_records.submit(quote(mapped.rows), record.id, spec.target.object, spec.target.custom_type,
+                                           update_types=update_types)
             writing = (future, batch, mapped)
         if writing is not None:
             _count(summary, run_log, *writing)
         summary.check_rejections(spec.max_rejected_share)
+        if seen is not None:
+            _delete_missing(summary, run_log, spec, record.id, record.deleted_mode, seen)
     except BaseException as exc:  # KeyboardInterrupt and cancellation too: the log must not stay In Progress
         if writing is not None:  # a write still in flight: let it end, and count it if it committed
             try:
@@ -132,6 +161,23 @@ def sync_integration(integration: str, trigger: Trigger = Trigger.manual, full_r
     return summary
 
 
+def _delete_missing(summary: SyncSummary, run_log: RunLog, spec: ConnectorSpec, integration_id: int,
+                    mode: DeletedMode, seen: set[str]) -> None:
+    """Apply "deleted" after a full sync, unless `pagination.max_pages` may have left records unread.
+
+    The paginator stops at `max_pages` without saying whether the vendor had more, so a run that
+    read that many pages is taken as cut short: deleting then could remove records that still exist.
+    """
+    max_pages = getattr(spec.pagination, "max_pages", None)
+    if max_pages is not None and summary.pages >= max_pages:
+        summary.deletions_skipped = (f"no records deleted: the run stopped at pagination.max_pages "
+                                     f"({max_pages} pages) and may not have seen every record")
+        return
+    summary.deleted = apply_deletions(quote(seen), integration_id, spec.target.object, mode)
+    if summary.deleted:
+        run_log.progress(summary)
+
+
 def _count(summary: SyncSummary, run_log: RunLog, future, batch: Batch, mapped) -> None:
     """Wait for a batch's upsert (raising its error) and add it to the run's counts and log."""
     counts = future.result()
@@ -140,6 +186,7 @@ def _count(summary: SyncSummary, run_log: RunLog, future, batch: Batch, mapped) 
     summary.inserted += counts.inserted
     summary.updated += counts.updated
     summary.unchanged += counts.unchanged
+    summary.skipped += counts.skipped
     summary.rejected += len(mapped.rejected)
     for rejection in mapped.rejected[:FIRST_REJECTIONS - len(summary.first_rejections)]:
         summary.first_rejections.append(f"{rejection.sync_key or 'record without key'}: {rejection.reason}")
@@ -160,8 +207,11 @@ def _flow_run_id() -> str | None:
 
 def _summary_artifact(summary: SyncSummary) -> None:
     rows = [{"measure": name, "value": value}
-            for name, value in summary.model_dump(exclude={"integration", "first_rejections"}).items()]
+            for name, value in summary.model_dump(exclude={"integration", "first_rejections",
+                                                           "deletions_skipped"}).items()]
     rows += [{"measure": "rejected record", "value": reason} for reason in summary.first_rejections]
+    if summary.deletions_skipped:
+        rows.append({"measure": "deletions", "value": summary.deletions_skipped})
     create_table_artifact(
         key="sync-summary",
         table=rows,

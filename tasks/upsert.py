@@ -2,6 +2,12 @@
 
 A row whose content hash is unchanged is not written at all, so a re-sync of unchanged data
 costs one indexed read a batch. Either the whole batch is committed or none of it.
+
+The integration's update types (seed 002) decide which vendor changes are applied: a record
+the hub has not seen is inserted only with "created", a changed one is updated only with
+"updated"; the others are skipped and counted. A record marked deleted that the vendor returns
+again is, from the hub's point of view, created anew: with "created" it is written and its
+mark cleared (counted as inserted), without it it stays marked (counted as skipped).
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from operator import itemgetter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Collection
 
 import orjson
 from prefect import task
@@ -18,7 +24,7 @@ from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from models.config import utcnow
+from models.config import DEFAULT_UPDATE_TYPES, UpdateType, utcnow
 from models.engine import get_engine
 from models.targets import TABLES
 
@@ -30,6 +36,8 @@ class UpsertCounts:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    skipped: int = 0
+    """Vendor changes the update types leave out."""
 
 
 def record_hash(row: dict[str, Any]) -> str:
@@ -39,43 +47,59 @@ def record_hash(row: dict[str, Any]) -> str:
 
 @task(name="upsert-records", cache_policy=NO_CACHE)
 def upsert_records(rows: list[dict[str, Any]], integration_id: int, target: str,
-                   custom_type: str | None = None) -> UpsertCounts:
-    """Insert new records, update changed ones, leave unchanged ones alone; one transaction."""
+                   custom_type: str | None = None, *,
+                   update_types: Collection[str] = tuple(DEFAULT_UPDATE_TYPES)) -> UpsertCounts:
+    """Insert new records and update changed ones, as `update_types` allow; one transaction."""
     table: Table = TABLES[target].__table__
+    create, update = UpdateType.created in update_types, UpdateType.updated in update_types
     unique = {row["sync_key"]: row for row in rows}  # a key twice in one batch: the last one wins
     counts = UpsertCounts(unchanged=len(rows) - len(unique))
     engine = get_engine()
     with engine.begin() as connection:
-        known = _known_hashes(connection, table, integration_id, list(unique))
+        known, marked = _known_hashes(connection, table, integration_id, list(unique))
         writes = []
         for key, row in unique.items():
             digest = record_hash(row)
             previous = known.get(key)
-            if previous == digest:
+            returning = key in marked
+            if previous == digest and not returning:
                 counts.unchanged += 1
                 continue
-            if previous is None:
+            if previous is None or returning:
+                if not create:
+                    counts.skipped += 1
+                    continue
                 counts.inserted += 1
             else:
+                if not update:
+                    counts.skipped += 1
+                    continue
                 counts.updated += 1
             writes.append({**row, "record_hash": digest})
         if writes:
-            same_for_all = {"integration_id": integration_id, "first_seen_at": utcnow(), "last_synced_at": utcnow()}
+            same_for_all = {"integration_id": integration_id, "first_seen_at": utcnow(), "last_synced_at": utcnow(),
+                            "deleted_at": None}
             if custom_type:
                 same_for_all["object_type"] = custom_type
             _execute_many(connection, table, writes, same_for_all)
     return counts
 
 
-def _known_hashes(connection, table: Table, integration_id: int, keys: list[str]) -> dict[str, str]:
+def _known_hashes(connection, table: Table, integration_id: int,
+                  keys: list[str]) -> tuple[dict[str, str], set[str]]:
+    """The stored hash of each key the hub has, and the keys among them marked deleted."""
     known: dict[str, str] = {}
+    marked: set[str] = set()
     for start in range(0, len(keys), _KEY_CHUNK):
         chunk = keys[start:start + _KEY_CHUNK]
-        query = select(table.c.sync_key, table.c.record_hash).where(
+        query = select(table.c.sync_key, table.c.record_hash, table.c.deleted_at.is_not(None)).where(
             table.c.integration_id == integration_id, table.c.sync_key.in_(chunk)
         )
-        known.update((key, digest) for key, digest in connection.execute(query))
-    return known
+        for key, digest, is_marked in connection.execute(query):
+            known[key] = digest
+            if is_marked:
+                marked.add(key)
+    return known, marked
 
 
 def _execute_many(connection, table: Table, rows: list[dict[str, Any]], same_for_all: dict[str, Any]) -> None:
