@@ -4,10 +4,12 @@ It behaves like the vendors the hub talks to: a bearer token, and the same recor
 every pagination style the universal connector supports (`/api/v1` limit/offset with
 `data.<kind>` and `meta.total`; `/api/pages` page numbers; `/api/cursor` a cursor in the body
 and the `X-Next-Cursor` header; `/api/link` the `Link` header; `/api/next` a relative next
-URL in the body; `POST /api/search` a `NextToken` in the JSON body). Tests can change a record
-(`PATCH /admin/<kind>/<id>`). `POST /oauth/token` is an OAuth2 token endpoint (client
-credentials, and refresh tokens that rotate on every use). For benchmarks it can pre-render every page so that it is never
-the bottleneck.
+URL in the body; `POST /api/search` a `NextToken` in the JSON body). `PUT /api/v1/<kind>/<id>`
+updates the fields it is given (nested objects merged), refusing unknown fields, wrong JSON types
+and statuses it does not know with 422. Tests can change a record (`PATCH /admin/<kind>/<id>`).
+`POST /oauth/token` is an OAuth2 token endpoint (client credentials, and refresh tokens that
+rotate on every use). For benchmarks it can pre-render every page so that it is never the
+bottleneck.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ _MODELS = [
 ]
 _EPOCH = datetime(2025, 1, 1, tzinfo=timezone.utc)
 _STAMP = "%Y-%m-%dT%H:%M:%SZ"
+_STATUSES = {"assets": ("deployed", "in_stock", "repair", "retired"), "users": ("active", "suspended")}
+_READ_ONLY = ("id", "updated_at")
 _SITES = ["Berlin", "Boston", "Lisbon", "Singapore", "Toronto"]
 _DEPARTMENTS = ["Engineering", "Finance", "Sales", "Support", "People"]
 _FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Tim"]
@@ -85,7 +89,7 @@ def make_assets(count: int, users: list[dict[str, Any]]) -> list[dict[str, Any]]
             "name": f"{model} #{n}",
             "serial": f"SN{rng.randrange(16**10):010X}",
             "model": {"name": model, "manufacturer": maker, "category": category},
-            "status": rng.choice(["deployed", "in_stock", "repair", "retired"]),
+            "status": rng.choice(_STATUSES["assets"]),
             "assignee": {"email": owner["email"]} if owner else None,
             "location": {"site": rng.choice(_SITES)},
             "purchase": {"date": bought.isoformat(), "cost": round(rng.uniform(150, 3500), 2)},
@@ -122,7 +126,7 @@ class VendorData:
     rendered: dict[tuple[str, int, int], bytes] = field(default_factory=dict)
     requests: int = 0
     faults: list[Fault] = field(default_factory=list)
-    """Answered, in order, instead of the next collection requests (`POST /admin/faults` adds them)."""
+    """Answered, in order, instead of the next API requests (`POST /admin/faults` adds them)."""
 
     oauth_client_id: str = "demo-client"
     """The OAuth2 client the token endpoint knows; its secret is the token."""
@@ -214,15 +218,59 @@ class VendorData:
                 for offset in range(0, len(items) + 1, limit):
                     self.rendered[(kind, limit, offset)] = self.page(kind, limit, offset)
 
-    def update(self, kind: str, record_id: int, changes: dict[str, Any]) -> dict[str, Any] | None:
-        for record in self.records[kind]:
-            if record["id"] == record_id:
-                record.update(changes)
-                if "updated_at" in record:
-                    record["updated_at"] = datetime.now(timezone.utc).strftime(_STAMP)
-                self.rendered.clear()  # stale now; benchmarks never change records
-                return record
-        return None
+    def find(self, kind: str, record_id: int | str) -> dict[str, Any] | None:
+        return next((record for record in self.records[kind] if str(record["id"]) == str(record_id)), None)
+
+    def update(self, kind: str, record_id: int | str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        """Merge `changes` into the record (nested objects too); None for an unknown id."""
+        record = self.find(kind, record_id)
+        if record is None:
+            return None
+        _merge(record, changes)
+        if "updated_at" in record:
+            record["updated_at"] = datetime.now(timezone.utc).strftime(_STAMP)
+        self.rendered.clear()  # stale now; benchmarks never change records
+        return record
+
+
+def _merge(record: dict[str, Any], changes: dict[str, Any]) -> None:
+    for key, value in changes.items():
+        if isinstance(record.get(key), dict) and isinstance(value, dict):
+            _merge(record[key], value)
+        else:
+            record[key] = value
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return {str: "text", dict: "an object", list: "a list"}.get(type(value), type(value).__name__)
+
+
+def refusals(kind: str, record: dict[str, Any], changes: dict[str, Any], prefix: str = "") -> list[str]:
+    """Why the vendor will not apply `changes` to `record` (the reasons of a 422).
+
+    Unknown fields, wrong JSON types, changed read-only fields and unknown statuses are refused;
+    a null may replace anything, and anything may replace a null.
+    """
+    problems = []
+    for key, value in changes.items():
+        name = prefix + key
+        if key not in record:
+            problems.append(f"{name}: unknown field")
+            continue
+        current = record[key]
+        if isinstance(current, dict) and isinstance(value, dict):
+            problems += refusals(kind, current, value, prefix=f"{name}.")
+        elif current is not None and value is not None and _json_kind(current) != _json_kind(value):
+            problems.append(f"{name}: expected {_json_kind(current)}, got {_json_kind(value)}")
+        elif not prefix and key in _READ_ONLY and value != current:
+            problems.append(f"{name}: read-only")
+        elif not prefix and key == "status" and kind in _STATUSES and value not in (None, *_STATUSES[kind]):
+            problems.append(f"status: {value!r} is not one of {', '.join(_STATUSES[kind])}")
+    return problems
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -251,6 +299,33 @@ def build_app(data: VendorData) -> Starlette:
             return _json({"error": f"no such collection: {request.path_params['kind']}"}, 404)
         return None
 
+    async def prelude(request: Request) -> Response | None:
+        """Every API request is counted and authenticated, and may get an injected fault instead."""
+        data.requests += 1
+        if refused := await refusal(request):
+            return refused
+        if data.faults:
+            return await data.faults.pop(0).answer()
+        return None
+
+    async def write(request: Request) -> Response:
+        """PUT one record: the fields given are changed, if the vendor accepts every one of them."""
+        if early := await prelude(request):
+            return early
+        kind, record_id = request.path_params["kind"], request.path_params["record_id"]
+        try:
+            changes = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return _json({"error": "the body is not JSON"}, 400)
+        record = data.find(kind, record_id)
+        if record is None:
+            return _json({"error": f"no such record: {kind}/{record_id}"}, 404)
+        if not isinstance(changes, dict):
+            return _json({"error": f"the body must be a JSON object, got {_json_kind(changes)}"}, 422)
+        if problems := refusals(kind, record, changes):
+            return _json({"error": "; ".join(problems)}, 422)
+        return _json(data.update(kind, record_id, changes))
+
     async def change(request: Request) -> Response:
         if refused := await refusal(request):
             return refused
@@ -276,11 +351,8 @@ def build_app(data: VendorData) -> Starlette:
         """The refusals and bad paging values handled once for every pagination style."""
 
         async def endpoint(request: Request) -> Response:
-            data.requests += 1
-            if refused := await refusal(request):
-                return refused
-            if data.faults:
-                return await data.faults.pop(0).answer()
+            if early := await prelude(request):
+                return early
             body = orjson.loads(await request.body() or b"{}") if request.method == "POST" else {}
             try:
                 return handler(request, request.path_params["kind"], body)
@@ -341,6 +413,7 @@ def build_app(data: VendorData) -> Starlette:
 
     return Starlette(routes=[
         Route("/api/v1/{kind}", styled(by_offset), methods=["GET"]),
+        Route("/api/v1/{kind}/{record_id}", write, methods=["PUT"]),
         Route("/api/pages/{kind}", styled(by_page), methods=["GET"]),
         Route("/api/cursor/{kind}", styled(by_cursor), methods=["GET"]),
         Route("/api/link/{kind}", styled(by_link), methods=["GET"]),

@@ -116,7 +116,7 @@ def _refresh_actions(session: Session, integration: Integration, spec: Connector
     """A hub-run integration can do what its spec describes: import, and export when the spec says how."""
     wanted = {spec.import_action: (ActionKind.import_, "sync-integration",
                                    f"Fetch every {spec.target.object} record from {spec.vendor}")}
-    export = getattr(spec, "export_action", None)
+    export = spec.export_action
     if export:
         wanted[export] = (ActionKind.export, "export-record", f"Push one hub record to {spec.vendor}")
     existing = session.exec(select(IntegrationAction).where(IntegrationAction.integration_id == integration.id))

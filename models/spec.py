@@ -6,10 +6,13 @@ fails with a message naming the field and the problem, never in the middle of a 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args
 
 import yaml
+from jsonpath_ng.ext import parse as jsonpath_parse
+from jsonpath_ng.jsonpath import Child, Fields, Root, This
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from models.paths import PathError, compile_path
@@ -247,6 +250,29 @@ class FieldRule(_Strict):
                 raise ValueError("a template needs at least one {path}")
         return value
 
+    def why_not_reversible(self) -> str | None:
+        """Why an export cannot put this field back at the vendor, or None when it can.
+
+        Only a value read from one place (`model.name`) can be written back there; transforms
+        that lose what the vendor sent (join, split, a value map that is not one-to-one) stop it.
+        lower, upper and strip only normalise text: the hub's value goes back as it is.
+        """
+        if self.template is not None:
+            return "built from a template"
+        if self.constant is not None:
+            return "a constant"
+        if not path_keys(self.source):
+            return f"its source {self.source} is not one place to write (wildcards, filters, list indexes)"
+        for transform in self.transforms:
+            if isinstance(transform, (Join, Split)):
+                return f"its {'join' if isinstance(transform, Join) else 'split'} transform changes the value's shape"
+            if isinstance(transform, MapValues):
+                if transform.default is not None:
+                    return "its value map has a default, so several vendor values become one"
+                if len({repr(value) for value in transform.map.values()}) < len(transform.map):
+                    return "its value map gives several vendor values the same hub value"
+        return None
+
     @model_validator(mode="after")
     def _one_origin(self) -> FieldRule:
         given = [name for name in ("source", "template", "constant") if getattr(self, name) is not None]
@@ -266,6 +292,72 @@ def template_paths(template: str) -> list[str]:
         return [field for _, field, _, _ in string.Formatter().parse(template) if field]
     except ValueError as exc:
         raise ValueError(f"not a valid template: {exc}") from None
+
+
+@lru_cache(maxsize=256)
+def path_keys(expression: str) -> tuple[str, ...] | None:
+    """The keys of a path to one place in nested objects (`model.name` -> ("model", "name")).
+
+    None for anything else: wildcards, filters, list indexes, several fields, the root itself.
+    """
+    def keys(node: Any) -> tuple[str, ...] | None:
+        if isinstance(node, (Root, This)):
+            return ()
+        if isinstance(node, Fields) and len(node.fields) == 1 and node.fields[0] != "*":
+            return (node.fields[0],)
+        if isinstance(node, Child):
+            left, right = keys(node.left), keys(node.right)
+            return None if left is None or right is None else left + right
+        return None
+
+    try:
+        found = keys(jsonpath_parse(expression))
+    except Exception:  # jsonpath-ng raises bare Exceptions for bad syntax
+        return None
+    return found or None
+
+
+def placeholders(template: str) -> list[str]:
+    """The `{names}` in a path template; refuses conversions and formats, which a URL has no use for."""
+    import string
+
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"not a valid template: {exc}") from None
+    for _, name, format_spec, conversion in parsed:
+        if name is not None and (not name.isidentifier() or format_spec or conversion):
+            raise ValueError(f"write placeholders as {{field}}, e.g. {{external_id}}; got {{{name}"
+                             f"{'!' + conversion if conversion else ''}{':' + format_spec if format_spec else ''}}}")
+    return [name for _, name, _, _ in parsed if name is not None]
+
+
+class ExportSpec(_Strict):
+    """How one hub record goes back to the vendor (an "Export Asset" action, seed 003).
+
+    The body is the mapping run backwards: each sent field is written at its rule's source
+    path. `fields` limits what is sent; by default every field whose rule can be reversed,
+    except `external_id` (the vendor's own identifier, which belongs in the path).
+    """
+
+    method: Literal["POST", "PUT", "PATCH"]
+    path: str = Field(min_length=1, description="endpoint path, with {sync_key} or {<mapped field>} placeholders, "
+                                                "e.g. /api/v1/assets/{external_id}")
+    body_path: str | None = Field(default=None, description='wrap the body under these keys: asset -> {"asset": {...}}')
+    fields: list[str] | None = Field(default=None, min_length=1, description="the target fields to send")
+
+    @field_validator("path")
+    @classmethod
+    def _path_template(cls, value: str) -> str:
+        placeholders(value)
+        return value
+
+    @field_validator("body_path")
+    @classmethod
+    def _keys_only(cls, value: str | None) -> str | None:
+        if value is not None and path_keys(value) is None:
+            raise ValueError(f"'{value}' is not a path of keys, e.g. asset or data.attributes")
+        return value
 
 
 class IncrementalSpec(_Strict):
@@ -325,6 +417,7 @@ class ConnectorSpec(_Strict):
     )
     target: TargetSpec
     incremental: IncrementalSpec | None = None
+    export: ExportSpec | None = Field(default=None, description="how to push one hub record back to the vendor")
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
     max_rejected_share: float = Field(
         default=0.5, ge=0, le=1,
@@ -354,17 +447,56 @@ class ConnectorSpec(_Strict):
             unknown = sorted(set(self.mapping) - set(allowed) - {EXTERNAL_ID})
             if unknown:
                 raise ValueError(
-                    f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not "
+                    f"mapping: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not "
                     f"{'a field' if len(unknown) == 1 else 'fields'} of {self.target.object}; "
                     f"its fields are {', '.join((EXTERNAL_ID, *allowed))}"
                 )
+        if self.export is not None:
+            self._check_export(self.export)
         return self
+
+    def _check_export(self, export: ExportSpec) -> None:
+        mapped = ", ".join(sorted(self.mapping))
+        for name in placeholders(export.path):
+            if name != "sync_key" and name not in self.mapping:
+                raise ValueError(f"export.path: {{{name}}} is not a mapped field; use {{sync_key}} or one of {mapped}")
+        for name in export.fields or ():
+            if name not in self.mapping:
+                raise ValueError(f"export.fields: '{name}' is not a mapped field; mapped fields are {mapped}")
+            if why := self.mapping[name].why_not_reversible():
+                raise ValueError(f"export.fields: '{name}' cannot be sent back: {why}")
+        written: dict[tuple[str, ...], str] = {}
+        for name in self.export_fields:
+            keys = path_keys(self.mapping[name].source)
+            for other_keys, other in written.items():
+                if keys[:len(other_keys)] == other_keys or other_keys[:len(keys)] == keys:
+                    raise ValueError(f"export.fields: '{other}' and '{name}' would both be written at "
+                                     f"{'.'.join(min(keys, other_keys, key=len))}; send one of them")
+            written[keys] = name
+
+    @property
+    def export_fields(self) -> list[str]:
+        """The target fields an export sends: `export.fields`, else every reversible field but external_id."""
+        if self.export is None:
+            return []
+        if self.export.fields is not None:
+            return list(self.export.fields)
+        return [name for name, rule in self.mapping.items()
+                if name != EXTERNAL_ID and rule.why_not_reversible() is None]
 
     @property
     def import_action(self) -> str:
         """What a sync does, as the integration manager lists it: "Import Assets"."""
         plural = {"asset": "Assets", "person": "People"}.get(self.target.object, self.target.custom_type)
         return f"Import {plural}"
+
+    @property
+    def export_action(self) -> str | None:
+        """What an export does, as the integration manager lists it: "Export Asset"; None without one."""
+        if self.export is None:
+            return None
+        singular = {"asset": "Asset", "person": "Person"}.get(self.target.object, self.target.custom_type)
+        return f"Export {singular}"
 
     @classmethod
     def parse(cls, data: Any, source: str = "spec") -> ConnectorSpec:
@@ -400,7 +532,8 @@ def format_errors(exc: ValidationError, source: str) -> str:
             message = "is not a known field"
         elif error["type"] == "union_tag_invalid":
             message = f"unknown type {error['input'].get('type')!r}; expected one of {error['ctx']['expected_tags']}"
-        lines.append(f"{source}: {loc or '(top level)'}: {message}")
+        # a check across fields names its own field(s) at the start of its message
+        lines.append(f"{source}: {loc}: {message}" if loc else f"{source}: {message}")
     return "\n".join(lines)
 
 

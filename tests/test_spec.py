@@ -124,3 +124,43 @@ def test_http_settings_are_checked():
 def test_a_broken_record_filter_is_caught_at_load():
     message = error_of(demo_data(records={"path": "data.assets", "filter": "@.status =="}))
     assert message.startswith("spec: records.filter: '$[?(@.status ==)]' is not a valid JSON path")
+
+
+def test_the_shipped_demo_specs_name_their_export_action():
+    assert ConnectorSpec.from_yaml(DEMO_SPEC).export_action == "Export Asset"
+    assert ConnectorSpec.from_yaml(DEMO_SPEC.with_name("demo-vendor-users.yaml")).export_action == "Export Person"
+    licence = demo_data(target={"object": "custom", "custom_type": "licence"})
+    assert ConnectorSpec.parse(licence).export_action == "Export licence"
+    assert ConnectorSpec.parse(demo_data(export=None)).export_action is None
+
+
+def test_export_path_placeholders_must_be_mapped_fields_or_the_sync_key():
+    message = error_of(demo_data(export={"method": "PUT", "path": "/api/v1/assets/{serial}"}))
+    assert message.startswith("spec: export.path: {serial} is not a mapped field; use {sync_key} or one of ")
+    assert ConnectorSpec.parse(demo_data(export={"method": "PUT", "path": "/assets/{sync_key}"})).export.path
+    assert "export.path: write placeholders as {field}, e.g. {external_id}; got {external_id!r}" in error_of(
+        demo_data(export={"method": "PUT", "path": "/assets/{external_id!r}"}))
+
+
+def test_export_method_and_body_path_are_checked():
+    assert "export.method: should be 'POST', 'PUT' or 'PATCH'" in error_of(
+        demo_data(export={"method": "DELETE", "path": "/assets/{external_id}"}))
+    assert "export.path: is required" in error_of(demo_data(export={"method": "PUT"}))
+    assert "export.body_path: 'items[*]' is not a path of keys" in error_of(
+        demo_data(export={"method": "PUT", "path": "/a/{external_id}", "body_path": "items[*]"}))
+
+
+def test_export_fields_must_be_mapped_and_reversible():
+    users = ConnectorSpec.from_yaml(DEMO_SPEC.with_name("demo-vendor-users.yaml")).model_dump(mode="json")
+    users["export"]["fields"] = ["email", "display_name"]
+    assert error_of(users) == ("spec: export.fields: 'display_name' cannot be sent back: built from a template")
+    users["export"]["fields"] = ["colour"]
+    assert "export.fields: 'colour' is not a mapped field; mapped fields are department, display_name" in error_of(users)
+
+
+def test_two_exported_fields_cannot_write_the_same_place():
+    data = demo_data()
+    data["mapping"]["location"] = {"source": "model"}  # model.name is written inside it too
+    assert "export.fields: 'model' and 'location' would both be written at model; send one of them" in error_of(data)
+    data["export"]["fields"] = ["name", "location"]
+    assert ConnectorSpec.parse(data).export_fields == ["name", "location"]
