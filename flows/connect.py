@@ -1,0 +1,46 @@
+"""Connect a partner endpoint (seed 001): test its saved credentials and record the outcome.
+
+Enabled and currently connected when the partner accepts them, Failed with the partner's
+reason when it does not. A refusal is an outcome, not an error: the flow returns Failed. What
+the operator has yet to do (no credentials saved) raises.
+"""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+
+from models.config import EndpointStatus, IntegrationEndpoint, utcnow
+from models.endpoints import get_endpoint
+from models.engine import session
+from models.errors import CredentialsNotFound, HubError, NotFound
+from models.partners import get_partner
+from models.spec import AuthRef
+from tasks.authenticate import authenticate
+from tasks.connect import check_connection
+
+
+@flow(name="connect-endpoint", flow_run_name="{endpoint}")
+def connect_endpoint(endpoint: str) -> EndpointStatus:
+    """Test the connection of `endpoint` (customer/endpoint-name) and set its status."""
+    customer, _, name = endpoint.rpartition("/")
+    with session() as db:
+        found = get_endpoint(db, customer, name)
+    if found.partner is None:
+        raise NotFound(f"'{endpoint}' is not a partner application, so it has no connection to test")
+    if not (found.credentials_block and found.base_url):
+        raise CredentialsNotFound(f"{endpoint} has no credentials or region yet: connect it with them first")
+    partner = get_partner(found.partner)
+    auth = authenticate(AuthRef(type=partner.auth_type, block=found.credentials_block))
+    try:
+        status, message = EndpointStatus.enabled, check_connection(partner, found.base_url, auth)
+    except HubError as exc:
+        status, message = EndpointStatus.failed, str(exc)
+    with session() as db:
+        row = db.get(IntegrationEndpoint, found.id)
+        row.status, row.status_message = status, message
+        row.connected = status == EndpointStatus.enabled
+        row.connected_at = utcnow() if row.connected else None
+        db.add(row)
+        db.commit()
+    get_run_logger().info("%s is %s: %s", endpoint, status.value, message)
+    return status

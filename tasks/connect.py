@@ -1,0 +1,60 @@
+"""Test a partner's credentials with the small request its template names (seed 001's CONNECT).
+
+Connecting is interactive, so the test gives up quickly: short timeouts and two attempts. A
+refusal carries the status and the vendor's own message (Okta's errorSummary, ServiceNow's
+error.message...), never the query string or a credential.
+"""
+
+from __future__ import annotations
+
+import httpx
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from models.errors import CredentialsRejected, VendorError
+from models.partners import PartnerApplication
+from models.paths import MISSING, compile_path
+from tasks.http import RETRY_STATUSES, RetryPolicy, send
+
+ATTEMPTS = 2
+TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+REASON_CHARS = 200
+
+_ANSWERS = {status: "ignore" for status in range(400, 600) if status not in RETRY_STATUSES}
+"""Every refusal is returned for its reason to be read; 429 and 5xx are still retried first."""
+
+
+@task(name="check-connection", cache_policy=NO_CACHE)
+def check_connection(partner: PartnerApplication, base_url: str, auth: httpx.Auth) -> str:
+    """Send the partner's connection test; say what answered, or raise a `HubError` with the vendor's reason."""
+    test = partner.connection_test
+    policy = RetryPolicy(max_attempts=ATTEMPTS, base_delay=0.5, max_delay=5.0, status_rules=_ANSWERS)
+    with httpx.Client(auth=auth, timeout=TIMEOUT, headers=test.headers) as client:
+        request = client.build_request(test.method, f"{base_url.rstrip('/')}/{test.path.lstrip('/')}",
+                                       params=test.params or None, json=test.body)
+        response = send(client, request, partner.name, policy)
+    where = f"{test.method} {request.url.path}"
+    if response.is_success:
+        content_type = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+        if "json" not in content_type:
+            raise VendorError(f"{partner.name} answered HTTP {response.status_code} to {where} with {content_type}, "
+                              f"not JSON: is {request.url.host} its API?")
+        return f"HTTP {response.status_code} from {where}"
+    message = f"{partner.name} refused the connection test: HTTP {response.status_code} on {where}"
+    reason = _reason(response, test.error_message)
+    refusal = CredentialsRejected if response.status_code in (401, 403) else VendorError
+    raise refusal(f"{message}: {reason}" if reason else message)
+
+
+def _reason(response: httpx.Response, paths: list[str]) -> str | None:
+    """The vendor's own words: its error message fields, or where it redirected to."""
+    if response.is_redirect:
+        target = response.url.join(response.headers["location"])
+        return f"redirected to {target.host}{target.path}"
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    found = [compile_path(path).first(body) for path in paths]
+    text = ": ".join(str(value).strip() for value in found if value not in (MISSING, None, ""))
+    return text[:REASON_CHARS] + ("…" if len(text) > REASON_CHARS else "") or None
