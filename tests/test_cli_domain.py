@@ -200,3 +200,37 @@ def test_an_external_integration_declares_actions_and_its_requests_wait(acme):
     assert "Queued" in logs and "Export Quote" in logs
     header = ok("integrations", "show", "acme/customsoft")
     assert "CustomSoft" in header and "help@customsoft.example" in header and "the integration" in header
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_onboarding_from_the_partner_catalog_to_a_first_sync(db_url, vendor, monkeypatch):
+    from models.partners import get_partner
+
+    url, data = vendor
+    monkeypatch.setitem(get_partner("demo-vendor").regions, "local", url)  # the fixture's port, not 8765
+    assert "okta" in ok("partners", "catalog") and "Okta, Inc." in ok("partners", "show", "okta")
+    ok("customers", "create", "acme")
+    assert "no partner application 'salesforce'" in refused("partners", "add", "acme", "salesforce")
+    assert "Added demo-vendor, okta to acme (status Available)" in ok("partners", "add", "acme", "demo-vendor", "okta")
+    assert "already has okta" in refused("partners", "add", "acme", "okta")
+    assert "Available" in ok("partners", "list", "acme")
+    assert "needs your tenant" in refused("partners", "connect", "acme", "okta", "--region", "okta", "--api-key", "k")
+    assert "has no region 'moon'" in refused("partners", "connect", "acme", "demo-vendor", "--region", "moon",
+                                             "--api-key", "k")
+
+    wrong = refused("partners", "connect", "acme", "demo-vendor", "--region", "local", "--api-key", "wrong-secret")
+    assert "could not connect (status Failed)" in wrong and "HTTP 401" in wrong and "wrong-secret" not in wrong
+    ok("integrations", "create", "acme", "assets", "-e", "demo-vendor", "--data-type", "assets")
+    assert "endpoint 'demo-vendor' of acme is not connected (Failed" in refused("run", "acme/assets")
+
+    connected = ok("partners", "connect", "acme", "demo-vendor", "--region", "local", input=data.token + "\n")
+    assert "is connected (status Enabled, region local)" in " ".join(connected.split())
+    assert data.token not in connected
+    assert "✓" in ok("partners", "list", "acme")
+    ok("integrations", "activate", "acme/assets")  # the partner's mapping comes with its primary key
+    assert "350 inserted" in ok("run", "acme/assets")
+    header = ok("integrations", "show", "acme/assets")
+    assert "Integration Hub" in header and "partner demo-vendor: connected" in header and "Export Asset" in header
+
+    ok("partners", "disconnect", "acme", "demo-vendor")
+    assert "is not connected (Available" in refused("run", "acme/assets")

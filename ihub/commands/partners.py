@@ -27,9 +27,13 @@ def catalog() -> None:
     for column in ("partner", "name", "author", "auth", "regions", "data types"):
         table.add_column(column, overflow="fold")
     for partner in partner_catalog().values():
-        table.add_row(partner.slug, partner.name, partner.author, partner.auth_type, ", ".join(partner.regions),
+        table.add_row(partner.slug, partner.name, partner.author, partner.auth_type, _regions(list(partner.regions)),
                       ", ".join(partner.data_types))
     console.print(table)
+
+
+def _regions(names: list[str]) -> str:
+    return ", ".join(names) if len(names) <= 3 else f"{', '.join(names[:2])} and {len(names) - 2} more"
 
 
 @app.command()
@@ -44,7 +48,8 @@ def show(partner: str) -> None:
         fail(str(exc))
     console.print(f"[bold]{found.name}[/] ({found.slug}) by {found.author}; support: {found.support_contact}")
     console.print(found.description, highlight=False)
-    console.print(f"Documentation: {found.docs_url}")
+    if found.docs_url:
+        console.print(f"Documentation: {found.docs_url}")
     console.print(f"Credentials ({found.auth_type}): {', '.join(CREDENTIAL_FIELDS[found.auth_type])}")
     regions = Table(title="Regions", title_justify="left")
     regions.add_column("region")
