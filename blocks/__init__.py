@@ -3,7 +3,6 @@
 from blocks.api_token import ApiTokenAuth, ApiTokenCredentials
 from blocks.aws import AwsCredentials
 from blocks.basic import BasicCredentials
-from blocks.credentials import CREDENTIAL_FIELDS, credentials_block
 from blocks.oauth2 import OAuth2Credentials
 
 CREDENTIAL_BLOCKS = {
