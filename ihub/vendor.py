@@ -469,14 +469,20 @@ def serve_forever(data: VendorData, sock: socket.socket) -> None:
 @contextmanager
 def running_vendor(data: VendorData) -> Iterator[str]:
     """Serve `data` on a free loopback port in a background thread; yields the base URL."""
+    with serving(_server(data)) as url:
+        yield url
+
+
+@contextmanager
+def serving(server: uvicorn.Server) -> Iterator[str]:
+    """Run a uvicorn server on a free loopback port in a background thread; yields its base URL."""
     sock = bind()
-    server = _server(data)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the demo vendor did not start")
+            raise RuntimeError("the server did not start")
         time.sleep(0.01)
     try:
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"

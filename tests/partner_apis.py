@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import secrets
-import threading
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -27,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ihub.vendor import bind
+from ihub.vendor import serving as vendor_serving
 
 _FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Tim"]
 _LAST = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Perlman", "Lee"]
@@ -49,21 +47,9 @@ def _person(n: int) -> tuple[str, str, str]:
 @contextmanager
 def serving(app: Starlette) -> Iterator[str]:
     """Serve `app` on a free loopback port in a background thread; yields its base URL."""
-    sock = bind()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the emulator did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-        sock.close()
+    with vendor_serving(uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
+                                                      lifespan="off"))) as url:
+        yield url
 
 
 # --- Okta: GET /api/v1/users, `Authorization: SSWS <token>`, pages by the Link header --------------
