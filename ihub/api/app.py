@@ -1,0 +1,55 @@
+"""The FastAPI app: routers under /api/v1, the hub's errors as HTTP statuses, and `serve()`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from ihub.api import catalog, customers, integrations, logs, phone_home
+from models.errors import Conflict, Forbidden, HubError, Invalid, NotFound
+
+PREFIX = "/api/v1"
+_STATUS = {NotFound: 404, Conflict: 409, Invalid: 422, Forbidden: 403}
+
+
+def create_app(admin_token: str) -> FastAPI:
+    app = FastAPI(
+        title="Integration Hub",
+        version="1",
+        description="Customers, integration endpoints, partner applications, integrations and the integration "
+                    "manager. Operators call it with the admin token; an integration with its own API key may "
+                    "only use the /api/v1/integration routes.",
+    )
+    app.state.admin_token = admin_token
+    for module in (customers, catalog, integrations, logs, phone_home):
+        app.include_router(module.router, prefix=PREFIX)
+    app.add_exception_handler(HubError, _hub_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    return app
+
+
+async def _hub_error(_request: Request, exc: HubError) -> JSONResponse:
+    status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 422)
+    return JSONResponse({"detail": str(exc)}, status_code=status)
+
+
+async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    """One readable line per problem: `body.name: Field required`."""
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"])
+        problems.append(f"{where}: {error['msg']}" if where else error["msg"])
+    return JSONResponse({"detail": "; ".join(problems)}, status_code=422)
+
+
+def serve(host: str, port: int) -> None:
+    import uvicorn
+
+    from ihub.api.security import admin_token
+
+    token, path = admin_token()
+    where = f"in {path} (or set IHUB_ADMIN_TOKEN)" if path else "IHUB_ADMIN_TOKEN"
+    print(f"Integration Hub API on http://{host}:{port}{PREFIX} (docs: http://{host}:{port}/docs); "
+          f"admin token: {where}", flush=True)
+    uvicorn.run(create_app(token), host=host, port=port, log_level="warning")
