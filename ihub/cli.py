@@ -10,6 +10,7 @@ from ihub.commands import customers, endpoints, integrations, mapping, manager, 
 from ihub.commands.common import console, fail
 from models.engine import migrate, session
 from models.errors import HubError
+from models.logs import Trigger
 
 app = typer.Typer(help="Integration Hub: sync third-party systems into the hub, run as Prefect flows.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -67,7 +68,7 @@ def demo_vendor(
 @app.command()
 def run(
     integration: str = typer.Argument(..., help="customer/name of the integration"),
-    trigger: str = typer.Option("manual", help="Recorded in the action log."),
+    trigger: Trigger = typer.Option(Trigger.manual.value, case_sensitive=False, help="Recorded in the action log."),
     full_refresh: bool = typer.Option(False, "--full-refresh", help="Ignore the incremental sync state."),
 ) -> None:
     """Run an integration's sync now, exactly as its schedule would."""

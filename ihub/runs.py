@@ -16,7 +16,7 @@ from sqlmodel import col, select
 
 from models.config import utcnow
 from models.engine import session
-from models.logs import ActionLog
+from models.logs import ActionLog, Trigger
 
 
 def latest_log(integration_id: int, since=None) -> ActionLog | None:
@@ -54,7 +54,7 @@ def progress_of(console: Console, integration_id: int, label: str) -> Iterator[N
             watcher.join()
 
 
-def run_sync(console: Console, integration_id: int, ref: str, trigger: str = "manual",
+def run_sync(console: Console, integration_id: int, ref: str, trigger: Trigger = Trigger.manual,
              full_refresh: bool = False) -> ActionLog | None:
     """Run `sync_integration` here and return the action log it wrote (None if it wrote none)."""
     from flows.sync import sync_integration
