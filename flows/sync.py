@@ -163,11 +163,16 @@ def sync_integration(integration: str, trigger: Trigger = Trigger.manual, full_r
 
 def _delete_missing(summary: SyncSummary, run_log: RunLog, spec: ConnectorSpec, integration_id: int,
                     mode: DeletedMode, seen: set[str]) -> None:
-    """Apply "deleted" after a full sync, unless `pagination.max_pages` may have left records unread.
+    """Apply "deleted" after a full sync, unless `pagination.max_pages` may have left records unread
+    or the vendor returned nothing at all.
 
     The paginator stops at `max_pages` without saying whether the vendor had more, so a run that
     read that many pages is taken as cut short: deleting then could remove records that still exist.
     """
+    if not seen:
+        summary.deletions_skipped = ("no records deleted: the vendor returned no records at all, which looks "
+                                     "more like a fault than every record gone; remove them by hand if it is not")
+        return
     max_pages = getattr(spec.pagination, "max_pages", None)
     if max_pages is not None and summary.pages >= max_pages:
         summary.deletions_skipped = (f"no records deleted: the run stopped at pagination.max_pages "

@@ -165,6 +165,15 @@ def test_deleted_with_remove_removes_missing_records(synced):
     assert last_log(integration.id).deleted == 3
 
 
+def test_a_vendor_returning_nothing_at_all_deletes_nothing_and_says_why(synced):
+    integration, _, data = synced
+    applies(integration.id, ALL, "remove")
+    vendor_drops(data, *range(1, 351))
+    summary = sync_integration("acme/assets")
+    assert (summary.fetched, summary.deleted, len(assets(integration.id))) == (0, 0, 350)
+    assert "no records deleted: the vendor returned no records at all" in last_log(integration.id).message
+
+
 def test_a_rejected_record_is_neither_updated_nor_deleted(synced):
     integration, _, data = synced
     applies(integration.id, ALL, "remove")
