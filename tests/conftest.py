@@ -94,3 +94,14 @@ def make_integration(base_url: str = "http://127.0.0.1:9", name: str = "assets",
 
     with session() as db:
         return onboard(db, "acme", "vendor", "test vendor", name, demo_spec(base_url, **spec_changes))
+
+
+def stored_assets(integration_id: int) -> dict:
+    """The hub's assets of an integration, by sync key."""
+    from sqlmodel import select
+
+    from models.engine import session
+    from models.records import Asset
+
+    with session() as db:
+        return {a.sync_key: a for a in db.exec(select(Asset).where(Asset.integration_id == integration_id))}

@@ -8,8 +8,7 @@ from blocks import ApiTokenCredentials
 from flows.sync import sync_integration
 from models.engine import session
 from models.logs import ActionLog, ActionStatus
-from models.records import Asset
-from tests.conftest import make_integration
+from tests.conftest import make_integration, stored_assets as assets
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -20,11 +19,6 @@ def synced(sqlite_url, vendor):
     ApiTokenCredentials(token=data.token).save("demo-vendor-token", overwrite=True)
     integration = make_integration(url, batch_records=120)
     return integration, url, data
-
-
-def assets(integration_id):
-    with session() as db:
-        return {a.sync_key: a for a in db.exec(select(Asset).where(Asset.integration_id == integration_id))}
 
 
 def logs(integration_id):

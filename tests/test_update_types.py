@@ -18,9 +18,8 @@ from flows.sync import sync_integration
 from models.config import Integration
 from models.engine import session
 from models.logs import ActionLog, ActionStatus
-from models.records import Asset
 from tasks.upsert import upsert_records
-from tests.conftest import make_integration
+from tests.conftest import make_integration, stored_assets as assets
 
 ALL = ["created", "updated", "deleted"]
 
@@ -42,11 +41,6 @@ def applies(integration_id, types, deleted_mode="mark"):
         integration.deleted_mode = deleted_mode
         db.add(integration)
         db.commit()
-
-
-def assets(integration_id):
-    with session() as db:
-        return {a.sync_key: a for a in db.exec(select(Asset).where(Asset.integration_id == integration_id))}
 
 
 def last_log(integration_id):
