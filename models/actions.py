@@ -139,8 +139,12 @@ def report_log(db: Session, integration: Integration, *, log_id: int | None = No
                counts: RunCounts | None = None, trigger: Trigger = Trigger.manual) -> ActionLog:
     """An integration built outside the hub writes its own action log: a new row, or an update of one of its own.
 
-    A finished log (Completed, Failed, Cancelled) is final.
+    A finished log (Completed, Failed, Cancelled) is final, and only the hub queues: a report
+    moves a log forward, never back to Queued.
     """
+    if status == ActionStatus.queued:
+        raise Invalid("Queued is what the hub writes when it queues a request; "
+                      "report In Progress, Completed, Failed or Cancelled")
     if log_id is None:
         if not action:
             raise Invalid("a new action log needs the action it reports, e.g. 'Export Quote'")

@@ -48,9 +48,8 @@ def create_integration(db: Session, customer: str, name: str, endpoint: str, *, 
                                 target.credentials_block or slug(customer, target.name, "credentials"))
         source, defaults = IntegrationSource.partner, (partner.author, partner.support_contact)
     if external:
-        integration = Integration(customer_id=found.id, endpoint_id=target.id, name=name,
-                                  source=IntegrationSource.external, spec=None)
-        defaults = ("", "")
+        integration = Integration(customer_id=found.id, endpoint_id=target.id, name=name, spec=None)
+        source, defaults = IntegrationSource.external, ("", "")
     else:
         integration = save_integration(db, found, target, name, spec)
     integration.source = source
@@ -157,7 +156,7 @@ def normalize_email(address: str) -> str:
 def set_schedule(db: Session, integration: Integration, cron: str | None = None,
                  timezone: str | None = None) -> dict:
     """Change when the integration runs; returns the schedule now in force."""
-    _hub_run(db, integration, "a schedule")
+    _hub_run(db, integration, "schedule")
     schedule = {**integration.spec.get("schedule", {"cron": "0 2 * * *", "timezone": "UTC"})}
     if cron is not None:
         schedule["cron"] = check_cron(cron)

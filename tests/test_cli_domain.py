@@ -200,6 +200,8 @@ def test_an_external_integration_declares_actions_and_its_requests_wait(acme):
     assert "Queued" in logs and "Export Quote" in logs
     header = ok("integrations", "show", "acme/customsoft")
     assert "CustomSoft" in header and "help@customsoft.example" in header and "the integration" in header
+    assert "external" in header
+    assert "built outside the hub: it has no schedule here" in refused("integrations", "schedule", "acme/customsoft")
 
 
 @pytest.mark.usefixtures("prefect_server")
