@@ -50,7 +50,8 @@ def test_customers_crud_and_forced_delete_says_what_it_removed(acme):
     assert "is not valid" in call(client, "POST", "/customers", 422, json={"name": "a/b"})["detail"]
     assert call(client, "PATCH", "/customers/acme", 200, json={"name": "acme-corp"})["name"] == "acme-corp"
     assert call(client, "GET", "/customers/acme", 404)["detail"] == "no customer 'acme'"
-    assert [c["name"] for c in call(client, "GET", "/customers", 200)] == ["acme-corp"]
+    listed = call(client, "GET", "/customers", 200)
+    assert [c["name"] for c in listed] == ["acme-corp"] and listed[0]["created_at"].endswith("Z")  # UTC
 
     call(client, "POST", "/customers/acme-corp/integrations", 201, json={"name": "assets", "endpoint": "vendor",
                                                                          "spec": spec()})
@@ -152,11 +153,14 @@ def test_an_integration_built_outside_the_hub_phones_home_with_its_key(acme):
     header = call(client, "GET", f"{base}/customsoft", 200)
     assert header["last_heartbeat_at"] and (header["author"], header["support_contact"]) == (
         "CustomSoft", "help@customsoft.example")
+    assert header["source"] == "external" and header["schedule"] is None
 
     path = f"/integration/logs/{queued['id']}"
     assert "belongs to another integration" in call(client, "PATCH", path, 403, headers=theirs,
                                                     json={"status": "Failed"})["detail"]
     call(client, "PATCH", path, 200, headers=own, json={"status": "In Progress"})
+    assert "Queued is what the hub writes" in call(client, "PATCH", path, 422, headers=own,
+                                                   json={"status": "Queued"})["detail"]
     done = call(client, "PATCH", path, 200, headers=own, json={"status": "Completed", "message": "quote exported"})
     assert done["finished_at"] and call(client, "GET", "/integration/requests", 200, headers=own) == []
     assert "already Completed" in call(client, "PATCH", path, 422, headers=own, json={"status": "Failed"})["detail"]
@@ -235,11 +239,26 @@ def test_bad_input_is_a_readable_422_never_a_500(acme):
         ("GET", "/logs?since=yesterday", {}),
         ("GET", "/logs?limit=0", {}),
         ("PUT", "/customers/acme/integrations/x/alerts", {"json": {"threshold": 10**40}}),
+        # PostgreSQL cannot hold a NUL character in text: refused before any query
+        ("POST", "/customers/acme/endpoints", {"json": {"name": "crm", "description": "a\u0000b"}}),
+        ("POST", "/customers/acme/integrations", {"json": {"name": "i", "endpoint": "vendor", "spec": {"\u0000": 1}}}),
+        ("GET", "/customers/a%00b", {}),
+        ("GET", "/logs?customer=a%00b", {}),
     ]
     for method, path, kwargs in garbage:
         response = client.request(method, API + path, **kwargs)
         assert response.status_code == 422, (path, response.status_code, response.text)
         assert isinstance(response.json()["detail"], str) and response.json()["detail"]
     assert call(client, "GET", "/logs/123", 404)["detail"] == "no action log 123"
-    detail = call(client, "POST", "/customers", 422, json={})["detail"]
-    assert detail == "body.name: Field required"
+    assert call(client, "POST", "/customers", 422, json={})["detail"] == "body.name: Field required"
+    assert call(client, "GET", "/customers/a%00b", 422)["detail"] == (
+        "path.customer: text must not contain a NUL character (\\u0000)")
+
+
+def test_openapi_docs_group_the_routes_by_area(client):
+    schema = client.get("/openapi.json").json()
+    tags = {tag for route in schema["paths"].values() for operation in route.values() for tag in operation["tags"]}
+    assert tags == {"customers", "integration endpoints", "partners", "integrations", "mapping",
+                    "integration manager", "integration (own API key)"}
+    assert all(operation.get("summary") for route in schema["paths"].values() for operation in route.values())
+    assert client.get("/docs").status_code == 200

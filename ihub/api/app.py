@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from ihub.api import catalog, customers, integrations, logs, phone_home
+from ihub.api import catalog, customers, integrations, logs, phone_home, security
+from ihub.api.deps import no_nul_in_url
 from models.errors import Conflict, Forbidden, HubError, Invalid, NotFound
 
 PREFIX = "/api/v1"
 _STATUS = {NotFound: 404, Conflict: 409, Invalid: 422, Forbidden: 403}
 
 
-def create_app(admin_token: str) -> FastAPI:
+def create_app(admin_token: str | None = None) -> FastAPI:
+    """The API; operators authenticate with `admin_token` (default: `IHUB_ADMIN_TOKEN` or the hub's token file)."""
     app = FastAPI(
         title="Integration Hub",
         version="1",
         description="Customers, integration endpoints, partner applications, integrations and the integration "
                     "manager. Operators call it with the admin token; an integration with its own API key may "
                     "only use the /api/v1/integration routes.",
+        dependencies=[Depends(no_nul_in_url)],
     )
-    app.state.admin_token = admin_token
+    app.state.admin_token = admin_token if admin_token is not None else security.admin_token()[0]
     for module in (customers, catalog, integrations, logs, phone_home):
         app.include_router(module.router, prefix=PREFIX)
     app.add_exception_handler(HubError, _hub_error)
@@ -39,16 +42,15 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> J
     problems = []
     for error in exc.errors():
         where = ".".join(str(part) for part in error["loc"])
-        problems.append(f"{where}: {error['msg']}" if where else error["msg"])
+        problem = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{where}: {problem}" if where else problem)
     return JSONResponse({"detail": "; ".join(problems)}, status_code=422)
 
 
 def serve(host: str, port: int) -> None:
     import uvicorn
 
-    from ihub.api.security import admin_token
-
-    token, path = admin_token()
+    token, path = security.admin_token()
     where = f"in {path} (or set IHUB_ADMIN_TOKEN)" if path else "IHUB_ADMIN_TOKEN"
     print(f"Integration Hub API on http://{host}:{port}{PREFIX} (docs: http://{host}:{port}/docs); "
           f"admin token: {where}", flush=True)

@@ -4,6 +4,7 @@ actions and action requests."""
 from __future__ import annotations
 
 from fastapi import APIRouter, BackgroundTasks, Depends
+from sqlmodel import Session, select
 
 from ihub.api import schemas
 from ihub.api.deps import Db
@@ -18,7 +19,6 @@ from models.customers import get_customer
 from models.errors import Invalid
 from models.integrations import find_integration
 from models.spec import ConnectorSpec, SpecError
-from sqlmodel import Session, select
 
 router = APIRouter(prefix="/customers/{customer}/integrations", dependencies=[Depends(operator)])
 INTEGRATIONS, MAPPING, MANAGER = ["integrations"], ["mapping"], ["integration manager"]

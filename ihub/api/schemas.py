@@ -9,14 +9,35 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from models.config import ActionKind, DeletedMode, EndpointStatus, IntegrationSource, IntegrationStatus, UpdateType
 from models.logs import ActionStatus, RunCounts, Trigger
 
 
+NUL_PROBLEM = "text must not contain a NUL character (\\u0000)"
+
+
+def contains_nul(value: Any) -> bool:
+    """PostgreSQL can neither store nor compare text holding a NUL: such input is refused up front."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(key) or contains_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(item) for item in value)
+    return False
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if contains_nul(data):
+            raise ValueError(NUL_PROBLEM)
+        return data
 
 
 class Message(BaseModel):
