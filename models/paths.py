@@ -52,6 +52,14 @@ class CompiledPath:
         """True for a path to one place; False for wildcards, filters and recursive descent."""
         return self._steps is not None
 
+    @property
+    def keys(self) -> tuple[str, ...] | None:
+        """The keys of a path to one place in nested objects (`model.name` -> ("model", "name")), the
+        place an export writes back to; None for list indexes, the root, and anything not plain."""
+        if not self._steps or not all(isinstance(step, str) for step in self._steps):
+            return None
+        return self._steps
+
     def all(self, document: Any) -> list[Any]:
         """Every value at this path (a plain path has at most one)."""
         if self._steps is None:
@@ -101,3 +109,11 @@ def _simple_steps(expression: str) -> tuple[str | int, ...] | None:
         steps.append(int(index) if index is not None else next(s for s in (name, single, double) if s is not None))
         position = match.end()
     return tuple(steps)
+
+
+def path_keys(expression: str) -> tuple[str, ...] | None:
+    """`compile_path(expression).keys`, or None when the expression is not a path at all."""
+    try:
+        return compile_path(expression).keys
+    except PathError:
+        return None

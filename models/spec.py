@@ -6,16 +6,13 @@ fails with a message naming the field and the problem, never in the middle of a 
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args
 
 import yaml
-from jsonpath_ng.ext import parse as jsonpath_parse
-from jsonpath_ng.jsonpath import Child, Fields, Root, This
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from models.paths import PathError, compile_path
+from models.paths import PathError, compile_path, path_keys
 from models.targets import EXTERNAL_ID, TARGET_FIELDS, TargetObject
 
 
@@ -292,29 +289,6 @@ def template_paths(template: str) -> list[str]:
         return [field for _, field, _, _ in string.Formatter().parse(template) if field]
     except ValueError as exc:
         raise ValueError(f"not a valid template: {exc}") from None
-
-
-@lru_cache(maxsize=256)
-def path_keys(expression: str) -> tuple[str, ...] | None:
-    """The keys of a path to one place in nested objects (`model.name` -> ("model", "name")).
-
-    None for anything else: wildcards, filters, list indexes, several fields, the root itself.
-    """
-    def keys(node: Any) -> tuple[str, ...] | None:
-        if isinstance(node, (Root, This)):
-            return ()
-        if isinstance(node, Fields) and len(node.fields) == 1 and node.fields[0] != "*":
-            return (node.fields[0],)
-        if isinstance(node, Child):
-            left, right = keys(node.left), keys(node.right)
-            return None if left is None or right is None else left + right
-        return None
-
-    try:
-        found = keys(jsonpath_parse(expression))
-    except Exception:  # jsonpath-ng raises bare Exceptions for bad syntax
-        return None
-    return found or None
 
 
 def placeholders(template: str) -> list[str]:

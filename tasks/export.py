@@ -22,7 +22,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from models.errors import HubError
-from models.spec import ConnectorSpec, FieldRule, MapValues, path_keys, placeholders
+from models.paths import path_keys
+from models.spec import ConnectorSpec, FieldRule, MapValues, placeholders
 from tasks.http import RetryPolicy, failure, send
 
 ANSWER_CHARS = 120
