@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, runtime
+from prefect import flow
 from sqlmodel import Session
 
-from flows.sync import failure_message
+from flows.sync import failure_message, flow_run_id
 from models.engine import session
 from models.errors import HubError, NotFound
 from models.integrations import find_integration, runnable_spec
@@ -35,10 +35,10 @@ def export_record(integration: str, record_ref: str, trigger: Trigger = Trigger.
         try:
             spec = runnable_spec(db, found)
         except HubError as exc:  # not runnable: say why in the log, at once
-            RunLog(found.id, "Export", trigger, _flow_run_id(), log_id, record_ref).finish(ActionStatus.failed, str(exc))
+            RunLog(found.id, "Export", trigger, flow_run_id(), log_id, record_ref).finish(ActionStatus.failed, str(exc))
             raise
         record = _hub_record(db, spec, found.id, record_ref)
-    run_log = RunLog(found.id, spec.export_action or "Export", trigger, _flow_run_id(), log_id, record_ref)
+    run_log = RunLog(found.id, spec.export_action or "Export", trigger, flow_run_id(), log_id, record_ref)
     try:
         if spec.export is None:
             raise HubError(f"{integration} has no export action: its connector spec has no export section")
@@ -73,8 +73,3 @@ def _hub_record(db: Session, spec: ConnectorSpec, integration_id: int, sync_key:
 
 def _object_name(spec: ConnectorSpec) -> str:
     return spec.target.custom_type if spec.target.object == "custom" else spec.target.object
-
-
-def _flow_run_id() -> str | None:
-    run_id = runtime.flow_run.id
-    return str(run_id) if run_id else None

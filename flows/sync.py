@@ -102,7 +102,7 @@ def sync_integration(integration: str, trigger: Trigger = Trigger.manual, full_r
         try:
             spec = runnable_spec(db, record)
         except HubError as exc:  # not runnable: say why in the log, at once
-            RunLog(record.id, "Import", trigger, _flow_run_id(), log_id).finish(ActionStatus.failed, str(exc))
+            RunLog(record.id, "Import", trigger, flow_run_id(), log_id).finish(ActionStatus.failed, str(exc))
             raise
     tracker = since = None
     if spec.incremental is not None:
@@ -119,7 +119,7 @@ def sync_integration(integration: str, trigger: Trigger = Trigger.manual, full_r
         else:
             summary.deletions_skipped = (f"no records deleted: an incremental run fetches only what changed "
                                          f"(since {since})")
-    run_log = RunLog(record.id, spec.import_action, trigger, _flow_run_id(), log_id)
+    run_log = RunLog(record.id, spec.import_action, trigger, flow_run_id(), log_id)
     writing = None  # the previous batch's upsert, still running while the next batch is fetched
     try:
         auth = authenticate(spec.auth)
@@ -205,7 +205,7 @@ def failure_message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _flow_run_id() -> str | None:
+def flow_run_id() -> str | None:
     run_id = runtime.flow_run.id
     return str(run_id) if run_id else None
 

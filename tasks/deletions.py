@@ -15,8 +15,7 @@ from sqlalchemy import Table, delete, select, update
 from models.config import DeletedMode, utcnow
 from models.engine import get_engine
 from models.targets import TABLES
-
-_KEY_CHUNK = 10_000  # below SQLite's and PostgreSQL's bind-parameter limits
+from tasks.upsert import KEY_CHUNK
 
 
 @task(name="apply-deletions", cache_policy=NO_CACHE)
@@ -37,7 +36,7 @@ def apply_deletions(seen: Collection[str], integration_id: int, target: str, mod
         else:
             change = delete(table)
         done = 0
-        for start in range(0, len(missing), _KEY_CHUNK):
-            chunk = missing[start:start + _KEY_CHUNK]
+        for start in range(0, len(missing), KEY_CHUNK):
+            chunk = missing[start:start + KEY_CHUNK]
             done += connection.execute(change.where(ours, table.c.sync_key.in_(chunk))).rowcount
     return done

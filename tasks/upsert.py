@@ -28,7 +28,7 @@ from models.config import DEFAULT_UPDATE_TYPES, UpdateType, utcnow
 from models.engine import get_engine
 from models.targets import TABLES
 
-_KEY_CHUNK = 10_000  # below SQLite's host-parameter limit (32766 since 3.32) and PostgreSQL's (65535)
+KEY_CHUNK = 10_000  # below SQLite's host-parameter limit (32766 since 3.32) and PostgreSQL's (65535)
 
 
 @dataclass
@@ -90,8 +90,8 @@ def _known_hashes(connection, table: Table, integration_id: int,
     """The stored hash of each key the hub has, and the keys among them marked deleted."""
     known: dict[str, str] = {}
     marked: set[str] = set()
-    for start in range(0, len(keys), _KEY_CHUNK):
-        chunk = keys[start:start + _KEY_CHUNK]
+    for start in range(0, len(keys), KEY_CHUNK):
+        chunk = keys[start:start + KEY_CHUNK]
         query = select(table.c.sync_key, table.c.record_hash, table.c.deleted_at.is_not(None)).where(
             table.c.integration_id == integration_id, table.c.sync_key.in_(chunk)
         )
