@@ -118,6 +118,13 @@ class Integration(SQLModel, table=True):
     alert_emails: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     error_threshold: int = DEFAULT_ERROR_THRESHOLD
     """Consecutive failed runs after which the integration is Disabled and the alert e-mails go out."""
+    consecutive_failures: int = 0
+    """Failed runs since the last successful one; reset by a success or by re-activating."""
+    disabled_reason: str = ""
+    """Why the hub disabled it (the last error), shown until it is re-activated."""
+    flow_retries: int = 0
+    """How many times Prefect re-runs a failed run of this integration by itself."""
+    flow_retry_delay_seconds: int = 60
     api_key_hash: str | None = Field(default=None, unique=True)
     api_key_created_at: datetime | None = None
     sync_state: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

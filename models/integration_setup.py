@@ -82,6 +82,7 @@ def activate(db: Session, integration: Integration) -> Integration:
             raise Invalid(f"cannot activate {ref}: its mapping has no primary (sync) key; "
                           f"mark one with `ihub mapping key {ref} <field>`")
     integration.status = IntegrationStatus.active
+    integration.consecutive_failures, integration.disabled_reason = 0, ""
     db.add(integration)
     db.commit()
     return integration
@@ -160,6 +161,7 @@ def set_schedule(db: Session, integration: Integration, cron: str | None = None,
     schedule = {**integration.spec.get("schedule", {"cron": "0 2 * * *", "timezone": "UTC"})}
     if cron is not None:
         schedule["cron"] = check_cron(cron)
+        schedule.pop("interval_seconds", None)  # a cron given replaces an interval
     if timezone is not None:
         schedule["timezone"] = check_timezone(timezone)
     integration.spec = {**integration.spec, "schedule": schedule}

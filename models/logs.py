@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from contextlib import contextmanager
 from datetime import datetime
 from enum import Enum
+from typing import Iterator
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, select
 
 from models.config import Integration, enum_column, utcnow
 from models.engine import session
@@ -17,6 +21,8 @@ class ActionStatus(str, Enum):
     completed = "Completed"
     failed = "Failed"
     cancelled = "Cancelled"
+    skipped = "Skipped"
+    """Not run: another run of the same integration was in progress."""
 
 
 class Trigger(str, Enum):
@@ -55,6 +61,8 @@ class ActionLog(RunCounts, table=True):
     record_ref: str | None = None
     message: str = ""
     flow_run_id: str | None = Field(default=None, index=True)
+    attempt: int = 1
+    """The flow run's run count: 2 and more after Prefect or an operator retried the same run."""
     started_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
@@ -73,17 +81,26 @@ class RunLog:
     """
 
     def __init__(self, integration_id: int, action: str, trigger: Trigger | str, flow_run_id: str | None,
-                 log_id: int | None = None, record_ref: str | None = None):
-        """Start a new log row, or take over the Queued row `log_id` an action request wrote."""
+                 log_id: int | None = None, record_ref: str | None = None, attempt: int = 1,
+                 status: ActionStatus = ActionStatus.in_progress):
+        """Start a new log row, or take over the Queued row `log_id` an action request wrote, or the
+        row of an earlier attempt of the same flow run (a retry): one run, one log."""
         log = None
-        if log_id is not None:
-            with session() as db:
+        with session() as db:
+            if log_id is not None:
                 log = db.get(ActionLog, log_id)
+            elif flow_run_id is not None:
+                log = db.exec(select(ActionLog).where(ActionLog.flow_run_id == flow_run_id,
+                                                      ActionLog.integration_id == integration_id)).first()
         if log is None:
-            log = ActionLog(integration_id=integration_id, action=action, trigger=Trigger(trigger),
-                            record_ref=record_ref)
-        log.status = ActionStatus.in_progress
+            log = ActionLog(integration_id=integration_id, action=action, record_ref=record_ref)
+        for name, default in RunCounts():  # a retried run starts counting again
+            setattr(log, name, default)
+        log.trigger = Trigger(trigger)
+        log.attempt = attempt
+        log.status = status
         log.flow_run_id = flow_run_id
+        log.message, log.finished_at = "", None
         log.started_at = utcnow()
         self.log = log
         self._save()
@@ -109,6 +126,44 @@ class RunLog:
             integration.last_heartbeat_at = now
             db.add(integration)
             db.commit()  # the insert sets the id; nothing needs reading back
+
+
+def running_log(integration_id: int) -> ActionLog | None:
+    """The newest In Progress log of an integration: the run that holds it, if any."""
+    with session() as db:
+        return db.exec(select(ActionLog).where(ActionLog.integration_id == integration_id,
+                                               ActionLog.status == ActionStatus.in_progress)
+                       .order_by(ActionLog.id.desc())).first()
+
+
+HEARTBEAT_ENV = "IHUB_HEARTBEAT_SECONDS"
+
+
+@contextmanager
+def heartbeat(integration_id: int, every: float | None = None) -> Iterator[None]:
+    """Refresh the integration's last heartbeat every `every` seconds (30 by default) while a run
+    lives, even while a slow page is being fetched, so `ihub status` can tell it from a dead one."""
+    every = every or float(os.environ.get(HEARTBEAT_ENV, 30))
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every):
+            try:
+                with session() as db:
+                    integration = db.get(Integration, integration_id)
+                    integration.last_heartbeat_at = utcnow()
+                    db.add(integration)
+                    db.commit()
+            except Exception:  # a missed beat is not worth failing a run for; the next one tries again
+                continue
+
+    beater = threading.Thread(target=beat, name=f"heartbeat-{integration_id}", daemon=True)
+    beater.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beater.join()
 
 
 class ActionRequest(SQLModel, table=True):

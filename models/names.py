@@ -24,3 +24,8 @@ def check_name(kind: str, name: str) -> str:
 def slug(*parts: str) -> str:
     """Lower-case letters, digits and dashes: what Prefect accepts as a block name."""
     return re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-")
+
+
+def deployment_name(ref: str) -> str:
+    """`acme/assets` -> `acme:assets`: Prefect refuses '/' in a deployment name, and ':' is in no hub name."""
+    return ref.replace("/", ":", 1)

@@ -366,6 +366,8 @@ class ScheduleSpec(_Strict):
 
     cron: str = "0 2 * * *"
     timezone: str = "UTC"
+    interval_seconds: int | None = Field(default=None, ge=10)
+    """Run every this many seconds instead of on the cron (frequent polls, and tests)."""
 
     @field_validator("cron")
     @classmethod
