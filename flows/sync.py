@@ -17,8 +17,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from prefect import flow, runtime
+from prefect import flow, get_run_logger, runtime
 from prefect.artifacts import create_table_artifact
+from prefect.states import Completed, State
 from prefect.utilities.annotations import quote
 from sqlmodel import Field
 
@@ -26,7 +27,10 @@ from models.config import DeletedMode, UpdateType
 from models.engine import session
 from models.errors import HubError, TooManyRejected
 from models.integrations import find_integration, runnable_spec, save_sync_state
-from models.logs import ActionStatus, RunCounts, RunLog, Trigger
+from flows.hooks import count_outcome
+from flows.orchestration import AlreadyRunning, apply_retry_policy, one_run_at_a_time, resolve_trigger, wait_seconds
+from models.names import slug
+from models.logs import ActionStatus, RunCounts, RunLog, Trigger, heartbeat, running_log
 from models.spec import ConnectorSpec
 from tasks.authenticate import authenticate
 from tasks.deletions import apply_deletions
@@ -88,22 +92,48 @@ def batched(pages: Iterator[Page], batch_records: int) -> Iterator[Batch]:
         yield batch
 
 
-@flow(name="sync-integration", flow_run_name="{integration}")
-def sync_integration(integration: str, trigger: Trigger = Trigger.manual, full_refresh: bool = False,
-                     log_id: int | None = None) -> SyncSummary:
+@flow(name="sync-integration", flow_run_name="{integration}", on_completion=[count_outcome],
+      on_failure=[count_outcome])
+def sync_integration(integration: str, trigger: Trigger | None = None, full_refresh: bool = False,
+                     log_id: int | None = None) -> SyncSummary | State:
     """Fetch the records of `integration` (customer/name) from its vendor and upsert them into the hub.
 
     With incremental sync configured, only what changed since the last successful run is
     fetched, unless `full_refresh` is set. `log_id` is the Queued log of an action request.
+    `trigger` is found out when not given: a retry, the schedule, or the UI.
     """
-    started = time.perf_counter()
+    trigger = resolve_trigger(trigger)
+    attempt = runtime.flow_run.run_count or 1
     with session() as db:
         record = find_integration(db, integration)
+        apply_retry_policy(record.flow_retries, record.flow_retry_delay_seconds)
         try:
             spec = runnable_spec(db, record)
         except HubError as exc:  # not runnable: say why in the log, at once
-            RunLog(record.id, "Import", trigger, flow_run_id(), log_id).finish(ActionStatus.failed, str(exc))
+            RunLog(record.id, "Import", trigger, flow_run_id(), log_id, attempt=attempt).finish(
+                ActionStatus.failed, str(exc))
             raise
+    try:
+        with one_run_at_a_time(record.id), heartbeat(record.id):
+            return _sync(integration, record, spec, RunLog(record.id, spec.import_action, trigger, flow_run_id(),
+                                                           log_id, attempt=attempt), full_refresh)
+    except AlreadyRunning:
+        message = _skipped_message(integration, record.id)
+        RunLog(record.id, spec.import_action, trigger, flow_run_id(), log_id, attempt=attempt).finish(
+            ActionStatus.skipped, message)
+        get_run_logger().warning(message)
+        return Completed(name="Skipped", message=message)
+
+
+def _skipped_message(ref: str, integration_id: int) -> str:
+    other = running_log(integration_id)
+    which = f" (flow run {other.flow_run_id}, {other.trigger.value})" if other and other.flow_run_id else ""
+    return (f"skipped: another run of {ref} was in progress{which} and did not end within {wait_seconds():g} s; "
+            "one integration never runs twice at once")
+
+
+def _sync(integration: str, record, spec: ConnectorSpec, run_log: RunLog, full_refresh: bool) -> SyncSummary:
+    started = time.perf_counter()
     tracker = since = None
     if spec.incremental is not None:
         tracker = CursorTracker(spec.incremental)
@@ -119,7 +149,6 @@ def sync_integration(integration: str, trigger: Trigger = Trigger.manual, full_r
         else:
             summary.deletions_skipped = (f"no records deleted: an incremental run fetches only what changed "
                                          f"(since {since})")
-    run_log = RunLog(record.id, spec.import_action, trigger, flow_run_id(), log_id)
     writing = None  # the previous batch's upsert, still running while the next batch is fetched
     try:
         auth = authenticate(spec.auth)
@@ -148,7 +177,9 @@ def sync_integration(integration: str, trigger: Trigger = Trigger.manual, full_r
             except Exception:
                 pass
         if isinstance(exc, Exception):
+            summary.seconds = round(time.perf_counter() - started, 3)
             run_log.finish(ActionStatus.failed, failure_message(exc))
+            _summary_artifact(summary, failed=failure_message(exc))
         else:
             run_log.finish(ActionStatus.cancelled, f"interrupted after {summary.message()}; "
                                                     "the batches written are kept, a re-run picks up the rest")
@@ -210,15 +241,17 @@ def flow_run_id() -> str | None:
     return str(run_id) if run_id else None
 
 
-def _summary_artifact(summary: SyncSummary) -> None:
-    rows = [{"measure": name, "value": value}
-            for name, value in summary.model_dump(exclude={"integration", "first_rejections",
-                                                           "deletions_skipped"}).items()]
+def _summary_artifact(summary: SyncSummary, failed: str | None = None) -> None:
+    """A table on the flow run's page in the UI, and under the integration's key in Artifacts."""
+    rows = [{"measure": "outcome", "value": f"failed: {failed}" if failed else "completed"}]
+    rows += [{"measure": name, "value": value}
+             for name, value in summary.model_dump(exclude={"integration", "first_rejections",
+                                                            "deletions_skipped"}).items()]
     rows += [{"measure": "rejected record", "value": reason} for reason in summary.first_rejections]
     if summary.deletions_skipped:
         rows.append({"measure": "deletions", "value": summary.deletions_skipped})
     create_table_artifact(
-        key="sync-summary",
+        key=f"sync-{slug(summary.integration)}",
         table=rows,
-        description=f"Sync of {summary.integration}: {summary.message()}",
+        description=f"Sync of {summary.integration}{' failed' if failed else ''}: {summary.message()}",
     )

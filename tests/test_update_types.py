@@ -70,7 +70,7 @@ def rename(url, data, asset_id, name):
 def summary_artifact(flow_run_id):
     with get_client(sync_client=True) as client:
         (artifact,) = client.read_artifacts(artifact_filter=ArtifactFilter(
-            key=ArtifactFilterKey(any_=["sync-summary"]), flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+            key=ArtifactFilterKey(any_=["sync-acme-assets"]), flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
     table = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
     return {row["measure"]: row["value"] for row in table}
 

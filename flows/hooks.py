@@ -1,0 +1,63 @@
+"""What happens once a run's final state is known (Prefect state hooks, so a run that Prefect
+will retry is not counted until its last attempt): consecutive failures are counted, and an
+integration that reaches its threshold is disabled, its deployment paused and its alert
+addresses e-mailed (seed 002)."""
+
+from __future__ import annotations
+
+from prefect import get_run_logger
+from prefect.client.orchestration import get_client
+from prefect.exceptions import ObjectNotFound
+from sqlmodel import select
+
+from models.engine import session
+from models.errors import HubError
+from models.health import Disabled, record_failure, record_success
+from models.logs import ActionLog, ActionStatus
+from models.names import deployment_name
+
+SYNC_FLOW = "sync-integration"
+
+
+def count_outcome(flow, flow_run, state) -> None:
+    """on_completion / on_failure hook: the run's own action log says what it was (a skipped run counts for nothing)."""
+    with session() as db:
+        log = db.exec(select(ActionLog).where(ActionLog.flow_run_id == str(flow_run.id))).first()
+    if log is None:
+        return
+    if log.status == ActionStatus.completed:
+        record_success(log.integration_id)
+    elif log.status == ActionStatus.failed:
+        disabled = record_failure(log.integration_id, log.message)
+        if disabled is not None:
+            _disable(disabled)
+
+
+def _disable(disabled: Disabled) -> None:
+    logger = get_run_logger()
+    logger.warning("%s is disabled after %s consecutive failed runs", disabled.ref, disabled.failures)
+    try:
+        pause_deployment(disabled.ref)
+    except Exception as exc:  # the serving process pauses it too, from the database
+        logger.warning("could not pause the deployment of %s: %s", disabled.ref, exc)
+    if not disabled.alert_emails:
+        logger.warning("%s has no alert e-mail addresses: nobody was told", disabled.ref)
+        return
+    from tasks.notify import disabled_alert, send_alert
+
+    try:
+        send_alert(disabled_alert(disabled.ref, disabled.customer, disabled.failures, disabled.threshold,
+                                  disabled.last_error, disabled.alert_emails))
+    except HubError as exc:
+        logger.error("alert e-mail for %s not sent: %s", disabled.ref, exc)
+
+
+def pause_deployment(ref: str) -> bool:
+    """Pause the schedule of the integration's deployment, if it has one on this Prefect server."""
+    with get_client(sync_client=True) as client:
+        try:
+            deployment = client.read_deployment_by_name(f"{SYNC_FLOW}/{deployment_name(ref)}")
+        except ObjectNotFound:
+            return False
+        client.pause_deployment(deployment.id)
+    return True
