@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from ihub.commands import customers, endpoints, integrations, mapping, manager, partners
+from ihub.commands import customers, endpoints, integrations, manager, mapping, partners, serving, smtp
 from ihub.commands.common import console, fail
 from models.engine import migrate, session
 from models.errors import HubError
@@ -20,9 +20,12 @@ app.add_typer(partners.app, name="partners")
 app.add_typer(integrations.app, name="integrations")
 app.add_typer(mapping.app, name="mapping")
 app.add_typer(manager.actions_app, name="actions")
+app.add_typer(smtp.app, name="smtp")
 app.command()(manager.request)
 app.command()(manager.logs)
 app.command()(manager.log)
+app.command()(serving.serve)
+app.command()(serving.deploy)
 
 
 @app.command()

@@ -136,7 +136,7 @@ class IntegrationPublic(BaseModel):
     support_contact: str
     last_log_update_at: datetime | None
     last_heartbeat_at: datetime | None
-    schedule: dict[str, str] | None
+    schedule: dict[str, str | int | None] | None
     update_types: list[UpdateType]
     deleted_mode: DeletedMode
     alert_emails: list[str]
@@ -178,6 +178,7 @@ class Schedule(_In):
 class ScheduleOut(BaseModel):
     cron: str
     timezone: str
+    interval_seconds: int | None = None
 
 
 class ApiKeyIssued(BaseModel):

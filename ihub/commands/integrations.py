@@ -47,6 +47,8 @@ def _cron(integration: Integration) -> str:
     if integration.spec is None:
         return "its own"
     schedule = integration.spec.get("schedule") or {"cron": "0 2 * * *", "timezone": "UTC"}
+    if schedule.get("interval_seconds"):
+        return f"every {schedule['interval_seconds']} s"
     return f"{schedule['cron']} ({schedule['timezone']})"
 
 

@@ -1,0 +1,72 @@
+"""Keep Prefect's deployments in step with the hub's database.
+
+Each pass reads what the database wants, applies the deployments that are new or changed (an
+integration activated, edited, deactivated or disabled changes or pauses its schedule), and
+deletes the `sync-integration` deployments of integrations that no longer exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+import anyio
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterTags, FlowFilter, FlowFilterName
+from prefect.deployments.runner import RunnerDeployment
+
+from deployments.build import HUB_TAG, Wanted, wanted_deployments
+from models.engine import session
+
+
+@dataclass
+class Changes:
+    applied: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.applied or self.removed)
+
+
+@dataclass
+class Reconciler:
+    """`apply` registers one deployment: a Runner's `aadd_deployment`, or `aapply` on a work pool."""
+
+    apply: Callable[[RunnerDeployment], Awaitable[object]]
+    work_pool: str | None = None
+    applied: dict[str, str] = field(default_factory=dict)
+    """full name -> fingerprint of what was last applied."""
+
+    async def run_once(self) -> Changes:
+        wanted = await anyio.to_thread.run_sync(_read_wanted)
+        changes = Changes()
+        for deployment in wanted:
+            if self.applied.get(deployment.full_name) == deployment.fingerprint:
+                continue
+            await self.apply(await deployment.runner_deployment(self.work_pool))
+            self.applied[deployment.full_name] = deployment.fingerprint
+            changes.applied.append(deployment.full_name)
+        changes.removed = await _remove_others({d.full_name for d in wanted})
+        for name in changes.removed:
+            self.applied.pop(name, None)
+        return changes
+
+
+def _read_wanted() -> list[Wanted]:
+    with session() as db:
+        return wanted_deployments(db)
+
+
+async def _remove_others(keep: set[str]) -> list[str]:
+    """Delete the hub's sync deployments that the database no longer has an integration for."""
+    removed = []
+    async with get_client() as client:
+        found = await client.read_deployments(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["sync-integration"])),
+            deployment_filter=DeploymentFilter(tags=DeploymentFilterTags(all_=[HUB_TAG])))
+        for deployment in found:
+            full_name = f"sync-integration/{deployment.name}"
+            if full_name not in keep:
+                await client.delete_deployment(deployment.id)
+                removed.append(full_name)
+    return removed

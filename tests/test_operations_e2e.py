@@ -1,0 +1,193 @@
+"""The hub operated through a real Prefect server, as its users do from the UI: `ihub serve`
+creates a deployment per integration, a run started through the API (as the UI's Run button
+does) completes, a failed run retried through the API (as the UI's Retry does) completes as the
+same flow run with one action log, the history reads both, deployments follow the database,
+and an interval schedule fires. Once with Prefect on SQLite, once on PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.states import Scheduled
+from sqlalchemy import text
+from sqlmodel import select
+from typer.testing import CliRunner
+
+from tests.conftest import PG_URL
+from tests.live_prefect import ihub_serve, postgres_database, prefect_server, wait_for
+
+REF = "acme/assets"
+DEPLOYMENT = "sync-integration/acme:assets"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def stack(request, tmp_path_factory):
+    """A Prefect server, a hub database, the demo vendor, an active integration and `ihub serve`."""
+    from contextlib import ExitStack
+
+    from ihub.demo import demo_spec
+    from ihub.vendor import make_vendor, running_vendor
+    from models.engine import get_engine, migrate
+
+    home = tmp_path_factory.mktemp(f"e2e-{request.param}")
+    with ExitStack() as stack, pytest.MonkeyPatch.context() as patch:
+        if request.param == "sqlite":
+            prefect_db, hub_url = f"sqlite+aiosqlite:///{home / 'prefect.db'}", f"sqlite:///{home / 'ihub.db'}"
+        else:
+            prefect_db = stack.enter_context(postgres_database())
+            schema = f"ihub_e2e_{uuid.uuid4().hex[:8]}"
+            with get_engine(PG_URL).begin() as connection:
+                connection.execute(text(f"CREATE SCHEMA {schema}"))
+            stack.callback(_drop_schema, schema)
+            hub_url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+        patch.setenv("IHUB_DATABASE_URL", hub_url)
+        patch.setenv("IHUB_HOME", str(home / "ihub"))
+        migrate(hub_url)
+        api_url = stack.enter_context(prefect_server(home, prefect_db))
+        stack.enter_context(temporary_settings({PREFECT_API_URL: api_url}))
+        vendor = make_vendor(assets=120, users=10, token="e2e-" + uuid.uuid4().hex)
+        base_url = stack.enter_context(running_vendor(vendor))
+        integration = _active_integration(base_url, vendor.token, demo_spec)
+        serve = stack.enter_context(ihub_serve(api_url, hub_url, home))
+        wait_for(lambda: _deployment(DEPLOYMENT), 90, f"`ihub serve` to create {DEPLOYMENT} (see {home}/serve.log)",
+                 process=serve)
+        yield {"vendor": vendor, "base_url": base_url, "integration": integration, "home": home,
+               "demo_spec": demo_spec}
+
+
+def _drop_schema(schema: str) -> None:
+    from models.engine import get_engine
+
+    with get_engine(PG_URL).begin() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+def _active_integration(base_url, token, demo_spec, name="assets", **changes):
+    from blocks import ApiTokenCredentials
+    from models.config import IntegrationStatus
+    from models.engine import session
+    from models.integrations import onboard
+
+    spec = demo_spec(base_url, **changes)
+    ApiTokenCredentials(token=token).save(spec.auth.block, overwrite=True)
+    with session() as db:
+        integration = onboard(db, "acme", "vendor", "the demo vendor", name, spec)
+        integration.status = IntegrationStatus.active
+        db.add(integration)
+        db.commit()
+        return integration
+
+
+def _deployment(full_name):
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            return client.read_deployment_by_name(full_name)
+        except ObjectNotFound:
+            return None
+
+
+def _finished(flow_run_id):
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(flow_run_id)
+    return run if run.state and run.state.is_final() else None
+
+
+def _logs_of(flow_run_id):
+    from models.engine import session
+    from models.logs import ActionLog
+
+    with session() as db:
+        return db.exec(select(ActionLog).where(ActionLog.flow_run_id == str(flow_run_id))).all()
+
+
+def test_a_ui_run_a_failed_run_and_its_retry_are_one_log_each_and_the_history_shows_them(stack):
+    deployment = _deployment(DEPLOYMENT)
+    assert deployment.parameters == {"integration": REF}
+    assert {"customer:acme", "object:asset"} <= set(deployment.tags)
+    assert "Sync acme/assets" in deployment.description
+    assert not deployment.paused
+
+    with get_client(sync_client=True) as client:
+        good = client.create_flow_run_from_deployment(deployment.id)
+    run = wait_for(lambda: _finished(good.id), 90, "the UI-started run to finish")
+    assert run.state.is_completed() and run.name == REF
+    (log,) = _logs_of(good.id)
+    assert (log.status.value, log.trigger.value, log.attempt, log.fetched) == ("Completed", "UI", 1, 120)
+
+    vendor = stack["vendor"]
+    token, vendor.token = vendor.token, "rotated-by-the-vendor"
+    with get_client(sync_client=True) as client:
+        bad = client.create_flow_run_from_deployment(deployment.id)
+    run = wait_for(lambda: _finished(bad.id), 90, "the failing run to finish")
+    assert run.state.is_failed()
+    (log,) = _logs_of(bad.id)
+    assert log.status.value == "Failed" and "credentials rejected" in log.message
+
+    vendor.token = token  # the operator fixes the cause, then presses Retry
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(bad.id, Scheduled(name="AwaitingRetry", message="Retry from the UI"), force=True)
+    run = wait_for(lambda: (r := _finished(bad.id)) and r.run_count == 2 and r, 90, "the retried run to finish")
+    assert run.state.is_completed()
+    (log,) = _logs_of(bad.id)  # the same flow run: its one log moved on, nothing duplicated
+    assert (log.status.value, log.trigger.value, log.attempt) == ("Completed", "retry", 2)
+    assert log.inserted == 0 and log.unchanged == 120
+
+    from ihub.cli import app
+
+    result = CliRunner().invoke(app, ["history", REF], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert str(good.id)[:8] in result.output and str(bad.id)[:8] in result.output
+    assert "retry" in result.output and "UI" in result.output
+
+
+def test_deployments_follow_the_database_without_a_restart(stack):
+    from models.config import Integration, IntegrationStatus
+    from models.engine import session
+    from models.integration_setup import set_schedule
+
+    with session() as db:
+        integration = db.get(Integration, stack["integration"].id)
+        integration.status = IntegrationStatus.inactive
+        db.add(integration)
+        db.commit()
+    wait_for(lambda: _deployment(DEPLOYMENT).paused, 30, "deactivating to pause the deployment")
+
+    with session() as db:
+        integration = db.get(Integration, stack["integration"].id)
+        set_schedule(db, integration, cron="30 4 * * 1", timezone="Europe/Paris")
+        integration.status = IntegrationStatus.active
+        db.add(integration)
+        db.commit()
+    deployment = wait_for(lambda: (d := _deployment(DEPLOYMENT)) and not d.paused and d, 30, "re-activation")
+    (schedule,) = deployment.schedules
+    assert (schedule.schedule.cron, schedule.schedule.timezone) == ("30 4 * * 1", "Europe/Paris")
+
+    extra = _active_integration(stack["base_url"], stack["vendor"].token, stack["demo_spec"], name="gone")
+    wait_for(lambda: _deployment("sync-integration/acme:gone"), 30, "a new integration's deployment")
+    with session() as db:
+        db.delete(db.get(Integration, extra.id))
+        db.commit()
+    wait_for(lambda: _deployment("sync-integration/acme:gone") is None, 30, "a deleted integration's deployment")
+
+
+def test_an_interval_schedule_fires_and_its_run_is_logged_as_scheduled(stack):
+    _active_integration(stack["base_url"], stack["vendor"].token, stack["demo_spec"], name="often",
+                        schedule={"interval_seconds": 10})
+
+    def scheduled_log():
+        from models.config import Integration
+        from models.engine import session
+        from models.logs import ActionLog
+
+        with session() as db:
+            often = db.exec(select(Integration).where(Integration.name == "often")).one()
+            return db.exec(select(ActionLog).where(ActionLog.integration_id == often.id,
+                                                   ActionLog.status == "Completed")).first()
+
+    log = wait_for(scheduled_log, 60, "the interval schedule to fire and its run to complete")
+    assert log.trigger.value == "schedule" and log.fetched == 120
