@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from models.config import Customer, Integration, IntegrationEndpoint, IntegrationStatus
 from models.names import deployment_name
+from models.schedules import describe, schedule_of
 
 HUB_TAG = "ihub"
 ON_DEMAND = "ihub"
@@ -69,13 +70,13 @@ def wanted_deployments(db: Session) -> list[Wanted]:
 def _sync_deployment(integration: Integration, customer: Customer, endpoint: IntegrationEndpoint) -> Wanted:
     ref = f"{customer.name}/{integration.name}"
     spec = integration.spec
-    schedule = {"cron": "0 2 * * *", "timezone": "UTC", **(spec.get("schedule") or {})}
+    schedule = schedule_of(integration)
     target = spec.get("target", {}).get("object", "asset")
     status = integration.status.value
     if integration.status == IntegrationStatus.disabled:
         status += f" after {integration.consecutive_failures} failed runs ({integration.disabled_reason})"
     description = (f"Sync {ref}: {spec.get('vendor', 'vendor')} {integration.data_type or target} records into "
-                   f"the hub's {target} objects, {schedule_text(schedule)}. Endpoint '{endpoint.name}'. "
+                   f"the hub's {target} objects, {describe(schedule)}. Endpoint '{endpoint.name}'. "
                    f"Status: {status}; its schedule runs only while Active. "
                    f"Retries: {integration.flow_retries}.")
     return Wanted("sync-integration", deployment_name(ref), {
@@ -103,12 +104,6 @@ def on_demand_deployments() -> list[Wanted]:
                            "to the vendor, with the mapping reversed.",
             "tags": [HUB_TAG]}),
     ]
-
-
-def schedule_text(schedule: dict) -> str:
-    if schedule.get("interval_seconds"):
-        return f"every {schedule['interval_seconds']} s"
-    return f"on cron '{schedule['cron']}' ({schedule.get('timezone', 'UTC')})"
 
 
 def _prefect_schedule(schedule: dict):

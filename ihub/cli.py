@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from ihub.commands import customers, endpoints, integrations, manager, mapping, partners, serving, smtp
+from ihub.commands import customers, endpoints, integrations, manager, mapping, operations, partners, serving, smtp
 from ihub.commands.common import console, fail
 from models.engine import migrate, session
 from models.errors import HubError
@@ -24,6 +24,8 @@ app.add_typer(smtp.app, name="smtp")
 app.command()(manager.request)
 app.command()(manager.logs)
 app.command()(manager.log)
+app.command()(operations.status)
+app.command()(operations.history)
 app.command()(serving.serve)
 app.command()(serving.deploy)
 

@@ -1,12 +1,19 @@
-"""Rich tables for the CLI: a run's summary and action log rows."""
+"""Rich tables for the CLI: a run's summary, action log rows, the hub's status and an integration's runs."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
+from rich.markup import escape
 from rich.table import Table
 
+from models.config import Integration, IntegrationStatus
 from models.logs import ActionLog, ActionStatus
+from models.schedules import describe, heartbeat_state, schedule_of
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import FlowRun
 
 _STATUS_STYLE = {
     ActionStatus.completed: "green",
@@ -14,6 +21,7 @@ _STATUS_STYLE = {
     ActionStatus.in_progress: "cyan",
     ActionStatus.queued: "yellow",
     ActionStatus.cancelled: "yellow",
+    ActionStatus.skipped: "dim",
 }
 
 
@@ -50,6 +58,87 @@ def logs_table(rows: list[tuple[ActionLog, str]], title: str = "Action logs") ->
         table.add_row(str(log.id), ref, log.action, _status(log), log.trigger.value, _when(log.updated_at, short=True),
                       log.message)
     return table
+
+
+def status_table(rows: list[tuple[Integration, str]], now: datetime) -> Table:
+    """`rows` pairs each integration with its `customer/name`; staleness is judged at `now`."""
+    table = Table(title="Integrations", title_justify="left")
+    for column in ("integration", "status", "schedule", "last log update", "last heartbeat"):
+        table.add_column(column, overflow="fold")
+    table.add_column("stale", overflow="fold", min_width=12, ratio=1)
+    for integration, ref in rows:
+        schedule = schedule_of(integration)
+        stale, why = heartbeat_state(integration, now)
+        table.add_row(ref, _integration_status(integration),
+                      describe(schedule) if schedule else "—",
+                      _when(integration.last_log_update_at, short=True) or "never",
+                      _when(integration.last_heartbeat_at, short=True) or "never",
+                      "—" if stale is None else f"[red]yes[/]: {why}" if stale else "no")
+    return table
+
+
+def _integration_status(integration: Integration) -> str:
+    if integration.status == IntegrationStatus.active:
+        return "[green]Active[/]"
+    if integration.status == IntegrationStatus.inactive:
+        return "Inactive"
+    failures = f"[red]Disabled[/] after {integration.consecutive_failures}/{integration.error_threshold} failed runs"
+    return failures + (f": {escape(integration.disabled_reason)}" if integration.disabled_reason else "")
+
+
+_STATE_STYLE = {"COMPLETED": "green", "FAILED": "red", "CRASHED": "red", "RUNNING": "cyan"}
+_SAME_AS = {ActionStatus.in_progress: "Running", ActionStatus.queued: "Pending"}
+"""Prefect's word for a log status that reads differently."""
+
+
+def history_table(title: str, rows: list[tuple[ActionLog | None, FlowRun | None]]) -> Table:
+    """An integration's runs: each action log with its Prefect flow run (None when Prefect could not
+    tell), and flow runs with no action log yet (log None)."""
+    table = Table(title=title, title_justify="left")
+    for column in ("flow run", "action", "state", "trigger", "attempt", "started", "duration"):
+        table.add_column(column, overflow="fold")
+    for column in ("fetched", "inserted", "updated", "unchanged", "rejected"):
+        table.add_column(column, justify="right")
+    table.add_column("message", overflow="fold", min_width=20, ratio=1)
+    for log, run in rows:
+        counts = [str(getattr(log, name)) if log else "—"
+                  for name in ("fetched", "inserted", "updated", "unchanged", "rejected")]
+        if log is None:
+            message = (run.state.message if run.state else None) or "no action log yet"
+            table.add_row(_flow_run(run, str(run.id)), "—", _state(run), "schedule" if run.auto_scheduled else "—",
+                          str(run.run_count or "—"), _when(run.start_time or run.expected_start_time, short=True),
+                          f"{run.estimated_run_time.total_seconds():.1f} s" if run.start_time else "—",
+                          *counts, escape(message))
+            continue
+        table.add_row(_flow_run(run, log.flow_run_id), log.action, _run_state(log, run), log.trigger.value,
+                      _attempt(log, run), _when(log.started_at, short=True), f"{log.seconds:.1f} s",
+                      *counts, escape(log.message))
+    return table
+
+
+def _flow_run(run: FlowRun | None, flow_run_id: str | None) -> str:
+    if flow_run_id is None:
+        return "—"
+    return f"{escape(run.name)} [dim]{flow_run_id[:8]}[/]" if run else f"[dim]{flow_run_id[:8]}[/]"
+
+
+def _state(run: FlowRun) -> str:
+    style = _STATE_STYLE.get(run.state_type.value if run.state_type else "", "yellow")
+    return f"[{style}]{run.state_name}[/]"
+
+
+def _run_state(log: ActionLog, run: FlowRun | None) -> str:
+    """Prefect's state of the run, and the log's status when it says otherwise (a log left In
+    Progress by a run that crashed, a Failed log whose run awaits a retry)."""
+    if run is None:
+        return _status(log)
+    if run.state_name in (log.status.value, _SAME_AS.get(log.status)):
+        return _state(run)
+    return f"{_state(run)} (log: {log.status.value})"
+
+
+def _attempt(log: ActionLog, run: FlowRun | None) -> str:
+    return f"{log.attempt} of {run.run_count}" if run and run.run_count > log.attempt else str(log.attempt)
 
 
 def _status(log: ActionLog) -> str:

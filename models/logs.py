@@ -1,4 +1,4 @@
-"""Action logs: one row per attempt of an integration action (seed 003)."""
+"""Action logs: one row per run of an integration action (seed 003); a retried run keeps its row."""
 
 from __future__ import annotations
 

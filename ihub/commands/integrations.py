@@ -44,12 +44,10 @@ def integrations_table(db: Session, integrations: list[Integration]) -> Table:
 
 
 def _cron(integration: Integration) -> str:
-    if integration.spec is None:
-        return "its own"
-    schedule = integration.spec.get("schedule") or {"cron": "0 2 * * *", "timezone": "UTC"}
-    if schedule.get("interval_seconds"):
-        return f"every {schedule['interval_seconds']} s"
-    return f"{schedule['cron']} ({schedule['timezone']})"
+    from models.schedules import describe, schedule_of
+
+    schedule = schedule_of(integration)
+    return describe(schedule) if schedule else "its own"
 
 
 @app.command()
