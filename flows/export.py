@@ -12,6 +12,7 @@ from typing import Any
 from prefect import flow
 from sqlmodel import Session
 
+from flows.orchestration import resolve_trigger
 from flows.sync import failure_message, flow_run_id
 from models.engine import session
 from models.errors import HubError, NotFound
@@ -24,12 +25,13 @@ from tasks.export import export_path, not_sent, push_record, vendor_body
 
 
 @flow(name="export-record", flow_run_name="{integration}:{record_ref}")
-def export_record(integration: str, record_ref: str, trigger: Trigger = Trigger.manual,
+def export_record(integration: str, record_ref: str, trigger: Trigger | None = None,
                   log_id: int | None = None) -> str:
     """Push the hub record `record_ref` (its sync key) of `integration` (customer/name) to the vendor.
 
     Returns the action log's message. `log_id` is the Queued log of an action request.
     """
+    trigger = resolve_trigger(trigger)
     with session() as db:
         found = find_integration(db, integration)
         try:

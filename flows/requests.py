@@ -6,7 +6,7 @@ that log over, so the operator follows one row from Queued to Completed or Faile
 
 from __future__ import annotations
 
-from prefect import flow
+from prefect import flow, runtime
 
 from models.config import Integration, IntegrationAction, utcnow
 from models.engine import session
@@ -15,7 +15,20 @@ from models.integrations import integration_ref
 from models.logs import ActionLog, ActionRequest, ActionStatus, Trigger
 
 
-@flow(name="run-action-request", flow_run_name="request-{request_id}")
+def _run_name() -> str:
+    """`acme/assets: Export Asset 42 (request 7)` in the UI's run list."""
+    request_id = runtime.flow_run.parameters.get("request_id")
+    with session() as db:
+        request = db.get(ActionRequest, request_id)
+        if request is None:
+            return f"request-{request_id}"
+        action = db.get(IntegrationAction, request.action_id)
+        ref = integration_ref(db, db.get(Integration, request.integration_id))
+    record = f" {request.record_ref}" if request.record_ref else ""
+    return f"{ref}: {action.name}{record} (request {request_id})"
+
+
+@flow(name="run-action-request", flow_run_name=_run_name)
 def run_action_request(request_id: int) -> None:
     with session() as db:
         request = db.get(ActionRequest, request_id)

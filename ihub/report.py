@@ -41,6 +41,7 @@ def log_detail(log: ActionLog, ref: str) -> Table:
     table.add_column(overflow="fold")
     for label, value in (
         ("integration", ref), ("action", log.action), ("status", _status(log)), ("trigger", log.trigger.value),
+        ("attempt", str(log.attempt)),
         ("started", _when(log.started_at)), ("finished", _when(log.finished_at)),
         ("message", log.message), ("flow run", log.flow_run_id or ""),
     ):

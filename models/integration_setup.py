@@ -147,6 +147,26 @@ def set_alerts(db: Session, integration: Integration, add: list[str] = (), remov
     return integration
 
 
+MAX_FLOW_RETRIES = 10
+
+
+def set_retries(db: Session, integration: Integration, retries: int | None = None,
+                delay_seconds: int | None = None) -> Integration:
+    """How often Prefect re-runs a failed run by itself, and after how long (the same flow run, one action log)."""
+    _hub_run(db, integration, "runs")
+    if retries is not None:
+        if not 0 <= retries <= MAX_FLOW_RETRIES:
+            raise Invalid(f"retries: 0 to {MAX_FLOW_RETRIES} automatic re-runs of a failed run, not {retries}")
+        integration.flow_retries = retries
+    if delay_seconds is not None:
+        if not 0 <= delay_seconds <= 86400:
+            raise Invalid(f"the retry delay is 0 to 86400 seconds, not {delay_seconds}")
+        integration.flow_retry_delay_seconds = delay_seconds
+    db.add(integration)
+    db.commit()
+    return integration
+
+
 def normalize_email(address: str) -> str:
     try:
         return validate_email(address.strip(), check_deliverability=False).normalized

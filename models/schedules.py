@@ -21,7 +21,8 @@ def schedule_of(integration: Integration) -> dict | None:
     """The cron and time zone in force, defaults filled; None for an integration built outside the hub."""
     if integration.spec is None:
         return None
-    return {**DEFAULT_SCHEDULE, **(integration.spec.get("schedule") or {})}
+    stored = {key: value for key, value in (integration.spec.get("schedule") or {}).items() if value is not None}
+    return {**DEFAULT_SCHEDULE, **stored}
 
 
 def describe(schedule: dict) -> str:

@@ -9,9 +9,11 @@ from prefect.cache_policies import NO_CACHE
 from blocks import CREDENTIAL_BLOCKS
 from models.spec import AuthRef
 from models.errors import CredentialsNotFound
+from tasks.transient import TASK_RETRIES, TASK_RETRY_DELAYS, retry_transient
 
 
-@task(name="authenticate", cache_policy=NO_CACHE)
+@task(name="authenticate", cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAYS,
+      retry_condition_fn=retry_transient)
 def authenticate(auth: AuthRef) -> httpx.Auth:
     block_type = CREDENTIAL_BLOCKS[auth.type]
     try:

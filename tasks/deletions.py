@@ -16,9 +16,11 @@ from models.config import DeletedMode, utcnow
 from models.engine import get_engine
 from models.targets import TABLES
 from tasks.upsert import KEY_CHUNK
+from tasks.transient import TASK_RETRIES, TASK_RETRY_DELAYS, retry_transient
 
 
-@task(name="apply-deletions", cache_policy=NO_CACHE)
+@task(name="apply-deletions", cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAYS,
+      retry_condition_fn=retry_transient)
 def apply_deletions(seen: Collection[str], integration_id: int, target: str, mode: DeletedMode) -> int:
     """Mark (`deleted_at`) or remove the integration's records whose key is not in `seen`; one transaction.
 

@@ -27,6 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from models.config import DEFAULT_UPDATE_TYPES, UpdateType, utcnow
 from models.engine import get_engine
 from models.targets import TABLES
+from tasks.transient import TASK_RETRIES, TASK_RETRY_DELAYS, retry_transient
 
 KEY_CHUNK = 10_000  # below SQLite's host-parameter limit (32766 since 3.32) and PostgreSQL's (65535)
 
@@ -45,7 +46,8 @@ def record_hash(row: dict[str, Any]) -> str:
     return hashlib.blake2b(encoded, digest_size=16).hexdigest()
 
 
-@task(name="upsert-records", cache_policy=NO_CACHE)
+@task(name="upsert-records", cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAYS,
+      retry_condition_fn=retry_transient)
 def upsert_records(rows: list[dict[str, Any]], integration_id: int, target: str,
                    custom_type: str | None = None, *,
                    update_types: Collection[str] = tuple(DEFAULT_UPDATE_TYPES)) -> UpsertCounts:

@@ -133,3 +133,34 @@ def test_flow_retries_rerun_the_same_flow_run_with_one_log(active):
     assert state.is_completed()
     (log,) = logs(integration.id)
     assert (log.status.value, log.attempt, log.trigger.value, log.fetched) == ("Completed", 2, "retry", 350)
+
+
+def test_a_transient_database_fault_is_retried_by_the_task_and_a_bad_row_is_not(integration, monkeypatch):
+    from prefect import flow
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    import tasks.upsert as upsert
+    from tasks.upsert import upsert_records
+
+    calls = []
+    real = upsert.get_engine
+
+    def flaky(fault):
+        def get_engine(*args):
+            calls.append(fault)
+            if len(calls) == 1:
+                raise fault
+            return real(*args)
+        return get_engine
+
+    @flow
+    def write(rows):
+        return upsert_records(rows, integration.id, "asset")
+
+    rows = [{"sync_key": "k1", "name": "one"}]
+    monkeypatch.setattr(upsert, "get_engine", flaky(OperationalError("SELECT", {}, Exception("database is locked"))))
+    assert write(rows).inserted == 1 and len(calls) == 2
+
+    calls.clear()
+    monkeypatch.setattr(upsert, "get_engine", flaky(IntegrityError("INSERT", {}, Exception("constraint"))))
+    assert write(rows, return_state=True).is_failed() and len(calls) == 1

@@ -90,6 +90,11 @@ def schedule(customer: str, name: str, body: schemas.Schedule, db: Db) -> schema
     return schemas.ScheduleOut(**setup.set_schedule(db, _find(db, customer, name), body.cron, body.timezone))
 
 
+@router.put("/{name}/retries", tags=INTEGRATIONS, summary="Automatic re-runs of a failed run")
+def retries(customer: str, name: str, body: schemas.Retries, db: Db) -> schemas.IntegrationPublic:
+    return integration_view(db, setup.set_retries(db, _find(db, customer, name), body.retries, body.delay_seconds))
+
+
 @router.post("/{name}/api-key", status_code=201, tags=INTEGRATIONS, summary="Issue or rotate the API key",
              description="The key is in this answer only; the hub keeps its hash. A second issue without "
                          "`rotate` is refused (409).")

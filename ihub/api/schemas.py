@@ -141,6 +141,10 @@ class IntegrationPublic(BaseModel):
     deleted_mode: DeletedMode
     alert_emails: list[str]
     error_threshold: int
+    consecutive_failures: int
+    disabled_reason: str
+    flow_retries: int
+    flow_retry_delay_seconds: int
     api_key_issued_at: datetime | None
 
 
@@ -173,6 +177,11 @@ class Alerts(_In):
 class Schedule(_In):
     cron: str | None = Field(default=None, max_length=200)
     timezone: str | None = Field(default=None, max_length=200)
+
+
+class Retries(_In):
+    retries: int | None = Field(default=None, ge=-(2**31), le=2**31)
+    delay_seconds: int | None = Field(default=None, ge=-(2**31), le=2**31)
 
 
 class ScheduleOut(BaseModel):
@@ -213,6 +222,7 @@ class LogPublic(RunCounts):
     record_ref: str | None
     message: str
     flow_run_id: str | None
+    attempt: int
     started_at: datetime
     updated_at: datetime
     finished_at: datetime | None

@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 from ihub.api import schemas
 from models.config import Customer, Integration, IntegrationAction, IntegrationEndpoint
 from models.logs import ActionLog, RunCounts
+from models.schedules import schedule_of
 
 
 def endpoint_view(db: Session, endpoint: IntegrationEndpoint) -> schemas.EndpointPublic:
@@ -18,9 +19,7 @@ def endpoint_view(db: Session, endpoint: IntegrationEndpoint) -> schemas.Endpoin
 def integration_view(db: Session, integration: Integration) -> schemas.IntegrationPublic:
     customer = db.get(Customer, integration.customer_id)
     endpoint = db.get(IntegrationEndpoint, integration.endpoint_id)
-    schedule = None
-    if integration.spec is not None:
-        schedule = integration.spec.get("schedule") or {"cron": "0 2 * * *", "timezone": "UTC"}
+    schedule = schedule_of(integration)
     return schemas.IntegrationPublic(
         ref=f"{customer.name}/{integration.name}", customer=customer.name, name=integration.name,
         status=integration.status, source=integration.source, data_type=integration.data_type,
@@ -29,6 +28,8 @@ def integration_view(db: Session, integration: Integration) -> schemas.Integrati
         last_log_update_at=integration.last_log_update_at, last_heartbeat_at=integration.last_heartbeat_at,
         schedule=schedule, update_types=integration.update_types, deleted_mode=integration.deleted_mode,
         alert_emails=integration.alert_emails, error_threshold=integration.error_threshold,
+        consecutive_failures=integration.consecutive_failures, disabled_reason=integration.disabled_reason,
+        flow_retries=integration.flow_retries, flow_retry_delay_seconds=integration.flow_retry_delay_seconds,
         api_key_issued_at=integration.api_key_created_at,
     )
 
@@ -37,7 +38,7 @@ def log_view(log: ActionLog, ref: str) -> schemas.LogPublic:
     return schemas.LogPublic(
         **{name: getattr(log, name) for name in RunCounts.model_fields}, id=log.id, integration=ref,
         action=log.action, status=log.status, trigger=log.trigger, record_ref=log.record_ref, message=log.message,
-        flow_run_id=log.flow_run_id, started_at=log.started_at, updated_at=log.updated_at,
+        flow_run_id=log.flow_run_id, attempt=log.attempt, started_at=log.started_at, updated_at=log.updated_at,
         finished_at=log.finished_at,
     )
 

@@ -20,6 +20,7 @@ from models.integration_setup import (
     deactivate as deactivate_integration,
     delete_integration,
     set_alerts,
+    set_retries,
     set_schedule,
     set_update_types,
 )
@@ -118,7 +119,10 @@ def show(integration: str = REF) -> None:
             ("schedule", _cron(found)),
             ("update types", ", ".join(found.update_types) + f" (deleted records: {found.deleted_mode.value})"),
             ("alert e-mails", ", ".join(found.alert_emails) or "none"),
-            ("error threshold", f"disabled after {found.error_threshold} consecutive failed runs"),
+            ("error threshold", f"disabled after {found.error_threshold} consecutive failed runs "
+                                f"(now {found.consecutive_failures})"),
+            ("disabled because", found.disabled_reason or "—"),
+            ("flow retries", f"{found.flow_retries}, {found.flow_retry_delay_seconds} s apart"),
             ("API key", f"issued {when(found.api_key_created_at)}" if found.api_key_hash else "none"),
         ):
             header.add_row(label, value)
@@ -211,6 +215,20 @@ def schedule(
         current = set_schedule(db, found, cron, timezone)
         ref = integration_ref(db, found)
     done(f"{ref} runs on '{current['cron']}' ({current['timezone']}).")
+
+
+@app.command()
+def retries(
+    integration: str = REF,
+    retries: Optional[int] = typer.Option(None, "--retries", help="Automatic re-runs of a failed run (0 to 10)."),
+    delay: Optional[int] = typer.Option(None, "--delay", help="Seconds before each re-run."),
+) -> None:
+    """How often Prefect re-runs a failed run by itself (the same flow run, one action log)."""
+    with hub() as db:
+        found = find_integration(db, integration)
+        set_retries(db, found, retries, delay)
+        ref = integration_ref(db, found)
+    done(f"{ref}: a failed run is re-run {found.flow_retries} time(s), {found.flow_retry_delay_seconds} s apart.")
 
 
 @app.command("api-key")
