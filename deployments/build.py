@@ -91,6 +91,9 @@ def _sync_deployment(integration: Integration, customer: Customer, endpoint: Int
 
 def on_demand_deployments() -> list[Wanted]:
     return [
+        Wanted("sync-integration", ON_DEMAND, {
+            "description": "Sync one integration now (parameter: customer/name), exactly as its schedule does.",
+            "tags": [HUB_TAG]}),
         Wanted("connect-endpoint", ON_DEMAND, {
             "description": "Test a partner endpoint's saved credentials (parameter: customer/endpoint) and set "
                            "its status: Enabled and connected, or Failed with the partner's reason.",

@@ -66,7 +66,7 @@ async def _remove_others(keep: set[str]) -> list[str]:
             deployment_filter=DeploymentFilter(tags=DeploymentFilterTags(all_=[HUB_TAG])))
         for deployment in found:
             full_name = f"sync-integration/{deployment.name}"
-            if full_name not in keep:
+            if ":" in deployment.name and full_name not in keep:  # an integration's, not an on-demand one
                 await client.delete_deployment(deployment.id)
                 removed.append(full_name)
     return removed

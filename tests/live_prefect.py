@@ -76,14 +76,19 @@ def prefect_server(home: Path, database_url: str) -> Iterator[str]:
         log.close()
 
 
+def hub_env(api_url: str, hub_database_url: str, home: Path, **env: str) -> dict[str, str]:
+    """The environment of a hub process (serve, deploy, a worker) pointed at the server and the database."""
+    return _clean_env(PREFECT_HOME=str(home / "client"), PREFECT_API_URL=api_url,
+                      IHUB_DATABASE_URL=hub_database_url, IHUB_HOME=str(home / "ihub"), **env)
+
+
 @contextmanager
-def ihub_serve(api_url: str, hub_database_url: str, home: Path, **env: str) -> Iterator[subprocess.Popen]:
-    log = open(home / "serve.log", "w")
-    process = subprocess.Popen(
-        [str(BIN / "ihub"), "serve", "--poll", "1"],
-        env=_clean_env(PREFECT_HOME=str(home / "serve"), PREFECT_API_URL=api_url,
-                       IHUB_DATABASE_URL=hub_database_url, IHUB_HOME=str(home / "ihub"), **env),
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+def background(command: list[str], env: dict[str, str], log_path: Path, cwd: Path | None = None
+               ) -> Iterator[subprocess.Popen]:
+    """A long-running command (`ihub serve`, a worker) in its own process group, stopped afterwards."""
+    log = open(log_path, "w")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
+                               start_new_session=True)
     try:
         yield process
     finally:

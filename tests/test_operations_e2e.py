@@ -17,7 +17,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from tests.conftest import PG_URL
-from tests.live_prefect import ihub_serve, postgres_database, prefect_server, wait_for
+from tests.live_prefect import BIN, background, hub_env, postgres_database, prefect_server, wait_for
 
 REF = "acme/assets"
 DEPLOYMENT = "sync-integration/acme:assets"
@@ -51,11 +51,12 @@ def stack(request, tmp_path_factory):
         vendor = make_vendor(assets=120, users=10, token="e2e-" + uuid.uuid4().hex)
         base_url = stack.enter_context(running_vendor(vendor))
         integration = _active_integration(base_url, vendor.token, demo_spec)
-        serve = stack.enter_context(ihub_serve(api_url, hub_url, home))
+        env = hub_env(api_url, hub_url, home)
+        serve = stack.enter_context(background([str(BIN / "ihub"), "serve", "--poll", "1"], env, home / "serve.log"))
         wait_for(lambda: _deployment(DEPLOYMENT), 90, f"`ihub serve` to create {DEPLOYMENT} (see {home}/serve.log)",
                  process=serve)
         yield {"vendor": vendor, "base_url": base_url, "integration": integration, "home": home,
-               "demo_spec": demo_spec}
+               "demo_spec": demo_spec, "serve": serve, "env": env, "stack": stack}
 
 
 def _drop_schema(schema: str) -> None:
@@ -191,3 +192,47 @@ def test_an_interval_schedule_fires_and_its_run_is_logged_as_scheduled(stack):
 
     log = wait_for(scheduled_log, 60, "the interval schedule to fire and its run to complete")
     assert log.trigger.value == "schedule" and log.fetched == 120
+
+    from models.config import Integration, IntegrationStatus
+    from models.engine import session
+
+    with session() as db:  # quiet again for the tests that follow
+        often = db.exec(select(Integration).where(Integration.name == "often")).one()
+        often.status = IntegrationStatus.inactive
+        db.add(often)
+        db.commit()
+    wait_for(lambda: _deployment("sync-integration/acme:often").paused, 30, "the schedule to pause")
+
+
+def test_ihub_deploy_and_prefect_yaml_put_the_same_runs_on_a_work_pool_that_a_worker_runs(stack):
+    """Last in the module: it stops `ihub serve`, so that only the worker can run what follows."""
+    import subprocess
+    from pathlib import Path
+
+    from tests.live_prefect import stop
+
+    stop(stack["serve"])
+    root, env, home = Path(__file__).parent.parent, stack["env"], stack["home"]
+    deployed = subprocess.run([str(BIN / "ihub"), "deploy", "--pool", "ihub"], env=env, cwd=root,
+                              capture_output=True, text=True, timeout=120)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    assert DEPLOYMENT in deployed.stdout and "prefect worker start --pool ihub" in deployed.stdout
+    from_yaml = subprocess.run([str(BIN / "prefect"), "--no-prompt", "deploy", "--all"], env=env, cwd=root,
+                               capture_output=True, text=True, timeout=120)
+    assert from_yaml.returncode == 0, from_yaml.stdout + from_yaml.stderr
+    assert _deployment(DEPLOYMENT).work_pool_name == "ihub"
+    assert _deployment("run-action-request/ihub").work_pool_name == "ihub"
+
+    worker = stack["stack"].enter_context(background(
+        [str(BIN / "prefect"), "worker", "start", "--pool", "ihub"], {**env, "PREFECT_WORKER_QUERY_SECONDS": "1"},
+        home / "worker.log"))
+    with get_client(sync_client=True) as client:
+        scheduled_one = client.create_flow_run_from_deployment(_deployment(DEPLOYMENT).id)
+        by_name = client.create_flow_run_from_deployment(_deployment("sync-integration/ihub").id,
+                                                         parameters={"integration": REF})
+    for run in (scheduled_one, by_name):
+        finished = wait_for(lambda: _finished(run.id), 120, f"the worker to run {run.name} (see {home}/worker.log)",
+                            process=worker)
+        assert finished.state.is_completed(), finished.state.message
+        (log,) = _logs_of(run.id)
+        assert (log.status.value, log.trigger.value) == ("Completed", "UI")
