@@ -57,7 +57,7 @@ def test_the_threshold_of_failed_runs_disables_pauses_and_mails(active, inbox, s
     save_plain_block(smtp_block, port)
     change(integration.id, error_threshold=2, alert_emails=["ops@acme.example"])
     with session() as db:
-        (deployment,) = [w for w in wanted_deployments(db) if w.flow_name == "sync-integration"]
+        (deployment,) = [w for w in wanted_deployments(db) if w.full_name == "sync-integration/acme:assets"]
     anyio.run(lambda: _apply(deployment))
 
     data.token = "rotated"
