@@ -5,11 +5,12 @@ addresses e-mailed (seed 002)."""
 
 from __future__ import annotations
 
-from prefect import get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
+from prefect.logging.loggers import flow_run_logger
 from sqlmodel import select
 
+from models.config import utcnow
 from models.engine import session
 from models.errors import HubError
 from models.health import Disabled, record_failure, record_success
@@ -20,21 +21,30 @@ SYNC_FLOW = "sync-integration"
 
 
 def count_outcome(flow, flow_run, state) -> None:
-    """on_completion / on_failure hook: the run's own action log says what it was (a skipped run counts for nothing)."""
+    """on_completion / on_failure / on_crashed hook: the run's own action log says what it was (a
+    skipped run counts for nothing). A crashed run (its process killed) could not finish its log:
+    the hook does, so the log never stays In Progress."""
+    logger = flow_run_logger(flow_run)
     with session() as db:
         log = db.exec(select(ActionLog).where(ActionLog.flow_run_id == str(flow_run.id))).first()
-    if log is None:
-        return
+        if log is None:
+            return
+        if log.status == ActionStatus.in_progress and state.is_crashed():
+            log.status, log.finished_at = ActionStatus.failed, utcnow()
+            log.message = (f"the run crashed ({state.message or 'its process ended'}); the batches written are "
+                           "kept, a retry picks up the rest")
+            log.updated_at = log.finished_at
+            db.add(log)
+            db.commit()
     if log.status == ActionStatus.completed:
         record_success(log.integration_id)
     elif log.status == ActionStatus.failed:
         disabled = record_failure(log.integration_id, log.message)
         if disabled is not None:
-            _disable(disabled)
+            _disable(disabled, logger)
 
 
-def _disable(disabled: Disabled) -> None:
-    logger = get_run_logger()
+def _disable(disabled: Disabled, logger) -> None:
     logger.warning("%s is disabled after %s consecutive failed runs", disabled.ref, disabled.failures)
     try:
         pause_deployment(disabled.ref)

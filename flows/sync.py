@@ -93,7 +93,7 @@ def batched(pages: Iterator[Page], batch_records: int) -> Iterator[Batch]:
 
 
 @flow(name="sync-integration", flow_run_name="{integration}", on_completion=[count_outcome],
-      on_failure=[count_outcome])
+      on_failure=[count_outcome], on_crashed=[count_outcome])
 def sync_integration(integration: str, trigger: Trigger | None = None, full_refresh: bool = False,
                      log_id: int | None = None) -> SyncSummary | State:
     """Fetch the records of `integration` (customer/name) from its vendor and upsert them into the hub.

@@ -111,6 +111,9 @@ def test_integration_settings_are_validated_like_the_cli(acme):
     assert "not a valid cron expression" in call(client, "PUT", f"{base}/schedule", 422,
                                                  json={"cron": "61 * * * *"})["detail"]
     assert call(client, "PUT", f"{base}/schedule", 200, json={"cron": "*/30 * * * *"})["cron"] == "*/30 * * * *"
+    assert "0 to 10 automatic re-runs" in call(client, "PUT", f"{base}/retries", 422, json={"retries": 11})["detail"]
+    shown = call(client, "PUT", f"{base}/retries", 200, json={"retries": 2, "delay_seconds": 30})
+    assert (shown["flow_retries"], shown["flow_retry_delay_seconds"], shown["consecutive_failures"]) == (2, 30, 0)
     assert [a["name"] for a in call(client, "GET", f"{base}/actions", 200)] == ["Import Assets", "Export Asset"]
 
 

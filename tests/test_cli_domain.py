@@ -135,11 +135,15 @@ def test_update_types_alerts_and_schedule_are_validated_and_shown(acme, tmp_path
     assert "'Mars/Base' is not a time zone" in refused(
         "integrations", "schedule", "acme/assets", "--timezone", "Mars/Base")
     ok("integrations", "schedule", "acme/assets", "--cron", "*/30 * * * *", "--timezone", "Europe/Paris")
+    assert "0 to 10 automatic re-runs of a failed run, not -1" in refused(
+        "integrations", "retries", "acme/assets", "--retries", "-1")
+    assert "re-run 2 time(s), 45 s apart" in ok("integrations", "retries", "acme/assets", "--retries", "2",
+                                                  "--delay", "45")
 
     header = ok("integrations", "show", "acme/assets")
     for shown in ("Inactive", "*/30 * * * * (Europe/Paris)", "updated, deleted (deleted records: remove)",
-                  "ops@example.com", "disabled after 3 consecutive failed runs", "Import Assets",
-                  "Integration Hub universal connector", "last heartbeat"):
+                  "ops@example.com", "disabled after 3 consecutive failed runs (now 0)", "Import Assets",
+                  "Integration Hub universal connector", "last heartbeat", "2, 45 s apart"):
         assert shown in header
 
 

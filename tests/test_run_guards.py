@@ -164,3 +164,23 @@ def test_a_transient_database_fault_is_retried_by_the_task_and_a_bad_row_is_not(
     calls.clear()
     monkeypatch.setattr(upsert, "get_engine", flaky(IntegrityError("INSERT", {}, Exception("constraint"))))
     assert write(rows, return_state=True).is_failed() and len(calls) == 1
+
+
+def test_a_crashed_run_has_its_log_closed_as_failed_and_counted(active):
+    from uuid import uuid4
+
+    from prefect.client.schemas.objects import FlowRun
+    from prefect.states import Crashed
+
+    from flows.hooks import count_outcome
+    from models.logs import RunLog
+
+    integration, _ = active
+    flow_run_id = uuid4()
+    RunLog(integration.id, "Import Assets", "schedule", str(flow_run_id))  # the run got this far, then was killed
+    count_outcome(None, FlowRun(id=flow_run_id, name="acme/assets", flow_id=uuid4()),
+                  Crashed(message="Flow run infrastructure exited with non-zero status code -9."))
+    (log,) = logs(integration.id)
+    assert log.status.value == "Failed" and "the run crashed (Flow run infrastructure exited" in log.message
+    with session() as db:
+        assert db.get(Integration, integration.id).consecutive_failures == 1
