@@ -17,7 +17,7 @@ from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from sqlmodel import Session, select
 
 from models.config import Customer, Integration, IntegrationEndpoint, IntegrationStatus
-from models.names import deployment_name
+from models.names import SYNC_FLOW, deployment_name
 from models.schedules import describe, schedule_of
 
 HUB_TAG = "ihub"
@@ -79,7 +79,7 @@ def _sync_deployment(integration: Integration, customer: Customer, endpoint: Int
                    f"the hub's {target} objects, {describe(schedule)}. Endpoint '{endpoint.name}'. "
                    f"Status: {status}; its schedule runs only while Active. "
                    f"Retries: {integration.flow_retries}.")
-    return Wanted("sync-integration", deployment_name(ref), {
+    return Wanted(SYNC_FLOW, deployment_name(ref), {
         "schedule": schedule,
         "paused": integration.status != IntegrationStatus.active,
         "parameters": {"integration": ref},
@@ -91,7 +91,7 @@ def _sync_deployment(integration: Integration, customer: Customer, endpoint: Int
 
 def on_demand_deployments() -> list[Wanted]:
     return [
-        Wanted("sync-integration", ON_DEMAND, {
+        Wanted(SYNC_FLOW, ON_DEMAND, {
             "description": "Sync one integration now (parameter: customer/name), exactly as its schedule does.",
             "tags": [HUB_TAG]}),
         Wanted("connect-endpoint", ON_DEMAND, {

@@ -2,7 +2,7 @@
 
 Each pass reads what the database wants, applies the deployments that are new or changed (an
 integration activated, edited, deactivated or disabled changes or pauses its schedule), and
-deletes the `sync-integration` deployments of integrations that no longer exist.
+deletes the sync deployments of integrations that no longer exist.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from prefect.deployments.runner import RunnerDeployment
 
 from deployments.build import HUB_TAG, Wanted, wanted_deployments
 from models.engine import session
+from models.names import SYNC_FLOW
 
 
 @dataclass
@@ -62,10 +63,10 @@ async def _remove_others(keep: set[str]) -> list[str]:
     removed = []
     async with get_client() as client:
         found = await client.read_deployments(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=["sync-integration"])),
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[SYNC_FLOW])),
             deployment_filter=DeploymentFilter(tags=DeploymentFilterTags(all_=[HUB_TAG])))
         for deployment in found:
-            full_name = f"sync-integration/{deployment.name}"
+            full_name = f"{SYNC_FLOW}/{deployment.name}"
             if ":" in deployment.name and full_name not in keep:  # an integration's, not an on-demand one
                 await client.delete_deployment(deployment.id)
                 removed.append(full_name)

@@ -15,9 +15,7 @@ from models.engine import session
 from models.errors import HubError
 from models.health import Disabled, record_failure, record_success
 from models.logs import ActionLog, ActionStatus
-from models.names import deployment_name
-
-SYNC_FLOW = "sync-integration"
+from models.names import SYNC_FLOW, deployment_name
 
 
 def count_outcome(flow, flow_run, state) -> None:

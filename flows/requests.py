@@ -13,6 +13,7 @@ from models.engine import session
 from models.errors import HubError
 from models.integrations import integration_ref
 from models.logs import ActionLog, ActionRequest, ActionStatus, Trigger
+from models.names import SYNC_FLOW
 
 
 def _run_name() -> str:
@@ -36,7 +37,7 @@ def run_action_request(request_id: int) -> None:
             raise HubError(f"no action request {request_id}")
         action = db.get(IntegrationAction, request.action_id)
         ref = integration_ref(db, db.get(Integration, request.integration_id))
-    if action.flow == "sync-integration":
+    if action.flow == SYNC_FLOW:
         from flows.sync import sync_integration
 
         sync_integration(ref, trigger=Trigger.request, log_id=request.log_id)

@@ -23,14 +23,14 @@ from prefect.states import Completed, State
 from prefect.utilities.annotations import quote
 from sqlmodel import Field
 
+from flows.hooks import count_outcome
+from flows.orchestration import AlreadyRunning, apply_retry_policy, one_run_at_a_time, resolve_trigger, wait_seconds
 from models.config import DeletedMode, UpdateType
 from models.engine import session
 from models.errors import HubError, TooManyRejected
 from models.integrations import find_integration, runnable_spec, save_sync_state
-from flows.hooks import count_outcome
-from flows.orchestration import AlreadyRunning, apply_retry_policy, one_run_at_a_time, resolve_trigger, wait_seconds
-from models.names import slug
 from models.logs import ActionStatus, RunCounts, RunLog, Trigger, heartbeat, running_log
+from models.names import SYNC_FLOW, slug
 from models.spec import ConnectorSpec
 from tasks.authenticate import authenticate
 from tasks.deletions import apply_deletions
@@ -92,7 +92,7 @@ def batched(pages: Iterator[Page], batch_records: int) -> Iterator[Batch]:
         yield batch
 
 
-@flow(name="sync-integration", flow_run_name="{integration}", on_completion=[count_outcome],
+@flow(name=SYNC_FLOW, flow_run_name="{integration}", on_completion=[count_outcome],
       on_failure=[count_outcome], on_crashed=[count_outcome])
 def sync_integration(integration: str, trigger: Trigger | None = None, full_refresh: bool = False,
                      log_id: int | None = None) -> SyncSummary | State:

@@ -19,6 +19,7 @@ from models.config import (
 )
 from models.engine import session
 from models.errors import HubError, NotFound
+from models.names import SYNC_FLOW
 from models.spec import ConnectorSpec, SpecError
 
 _MAPPING_KEYS = ("mapping", "sync_key")
@@ -114,7 +115,7 @@ def save_integration(
 
 def _refresh_actions(session: Session, integration: Integration, spec: ConnectorSpec) -> None:
     """A hub-run integration can do what its spec describes: import, and export when the spec says how."""
-    wanted = {spec.import_action: (ActionKind.import_, "sync-integration",
+    wanted = {spec.import_action: (ActionKind.import_, SYNC_FLOW,
                                    f"Fetch every {spec.target.object} record from {spec.vendor}")}
     export = spec.export_action
     if export:

@@ -26,6 +26,10 @@ def slug(*parts: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-")
 
 
+SYNC_FLOW = "sync-integration"
+"""The Prefect flow that syncs an integration: its deployments, runs and actions are found by this name."""
+
+
 def deployment_name(ref: str) -> str:
     """`acme/assets` -> `acme:assets`: Prefect refuses '/' in a deployment name, and ':' is in no hub name."""
     return ref.replace("/", ":", 1)

@@ -15,12 +15,10 @@ from models.config import Customer, Integration, utcnow
 from models.customers import get_customer
 from models.integrations import find_integration, integration_ref
 from models.logs import ActionLog
-from models.names import deployment_name
+from models.names import SYNC_FLOW, deployment_name
 
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun
-
-SYNC_FLOW = "sync-integration"
 
 
 def status(
