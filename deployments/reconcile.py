@@ -52,6 +52,15 @@ class Reconciler:
             self.applied.pop(name, None)
         return changes
 
+    async def follow(self, poll_seconds: float | None, report: Callable[[Changes], None]) -> None:
+        """Reconcile now, then every `poll_seconds` until cancelled (once, without it); report what changed."""
+        report(await self.run_once())
+        while poll_seconds:
+            await anyio.sleep(poll_seconds)
+            changes = await self.run_once()
+            if changes:
+                report(changes)
+
 
 def _read_wanted() -> list[Wanted]:
     with session() as db:

@@ -14,15 +14,9 @@ async def serve(poll_seconds: float, report: Callable[[Changes], None], limit: i
     """Run flow runs of the hub's deployments here (each in a subprocess, as Prefect's `serve`
     does) and re-read the database every `poll_seconds`; stops on SIGTERM or Ctrl+C."""
     runner = Runner(name="ihub-serve", limit=limit)
-    reconciler = Reconciler(apply=runner.aadd_deployment)
-    report(await reconciler.run_once())
     async with anyio.create_task_group() as group:
         group.start_soon(runner.start)
-        while True:
-            await anyio.sleep(poll_seconds)
-            changes = await reconciler.run_once()
-            if changes:
-                report(changes)
+        await Reconciler(apply=runner.aadd_deployment).follow(poll_seconds, report)
 
 
 async def deploy(work_pool: str, poll_seconds: float | None, report: Callable[[Changes], None]) -> None:
@@ -33,13 +27,7 @@ async def deploy(work_pool: str, poll_seconds: float | None, report: Callable[[C
     async def apply(deployment):
         return await deployment.aapply(work_pool_name=work_pool)
 
-    reconciler = Reconciler(apply=apply, work_pool=work_pool)
-    report(await reconciler.run_once())
-    while poll_seconds:
-        await anyio.sleep(poll_seconds)
-        changes = await reconciler.run_once()
-        if changes:
-            report(changes)
+    await Reconciler(apply=apply, work_pool=work_pool).follow(poll_seconds, report)
 
 
 async def ensure_process_pool(name: str) -> None:
