@@ -23,6 +23,7 @@ from models.endpoints import get_endpoint
 from models.errors import Conflict, Invalid
 from models.integrations import connector_spec, integration_ref, save_integration
 from models.names import check_name, slug
+from models.schedules import schedule_of
 from models.spec import ConnectorSpec, SpecError
 
 HUB_AUTHOR = "Integration Hub"
@@ -178,7 +179,7 @@ def set_schedule(db: Session, integration: Integration, cron: str | None = None,
                  timezone: str | None = None) -> dict:
     """Change when the integration runs; returns the schedule now in force."""
     _hub_run(db, integration, "schedule")
-    schedule = {**integration.spec.get("schedule", {"cron": "0 2 * * *", "timezone": "UTC"})}
+    schedule = schedule_of(integration)
     if cron is not None:
         schedule["cron"] = check_cron(cron)
         schedule.pop("interval_seconds", None)  # a cron given replaces an interval

@@ -81,8 +81,7 @@ class RunLog:
     """
 
     def __init__(self, integration_id: int, action: str, trigger: Trigger | str, flow_run_id: str | None,
-                 log_id: int | None = None, record_ref: str | None = None, attempt: int = 1,
-                 status: ActionStatus = ActionStatus.in_progress):
+                 log_id: int | None = None, record_ref: str | None = None, attempt: int = 1):
         """Start a new log row, or take over the Queued row `log_id` an action request wrote, or the
         row of an earlier attempt of the same flow run (a retry): one run, one log."""
         log = None
@@ -98,7 +97,7 @@ class RunLog:
             setattr(log, name, default)
         log.trigger = Trigger(trigger)
         log.attempt = attempt
-        log.status = status
+        log.status = ActionStatus.in_progress
         log.flow_run_id = flow_run_id
         log.message, log.finished_at = "", None
         log.started_at = utcnow()
