@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 WORK = Path(tempfile.mkdtemp(prefix="ihub-bench-"))
 os.environ["IHUB_HOME"] = str(WORK / "home")
 os.environ["IHUB_DATABASE_URL"] = f"sqlite:///{WORK / 'warmup.db'}"
+os.environ.setdefault("IHUB_ALLOWED_HOSTS", "127.0.0.1")  # the benchmark's vendor is on loopback
 
 from ihub.settings import configure_environment  # noqa: E402
 

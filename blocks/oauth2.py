@@ -16,6 +16,7 @@ from authlib.integrations.httpx_client import OAuth2Client
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
+from models.egress import GuardedTransport
 from models.errors import CredentialsRejected
 
 EARLY_REFRESH_SECONDS = 60
@@ -48,8 +49,8 @@ class OAuth2Credentials(Block):
         scope = " ".join(self.scopes) or None
         where = httpx.URL(self.token_url)
         try:
-            with OAuth2Client(self.client_id, self.client_secret.get_secret_value(),
-                              token_endpoint_auth_method=method, scope=scope) as client:
+            with OAuth2Client(self.client_id, self.client_secret.get_secret_value(), token_endpoint_auth_method=method,
+                              scope=scope, transport=GuardedTransport()) as client:
                 if self.grant == "refresh_token":
                     if self.refresh_token is None:
                         raise CredentialsRejected("the refresh_token grant needs a refresh token in the block")

@@ -7,12 +7,14 @@ syncs twice to show that a re-run duplicates nothing.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from rich.console import Console
 from sqlmodel import delete
 
 from models.config import Integration, IntegrationStatus
+from models.egress import ALLOWED_HOSTS
 from models.engine import session
 from models.integrations import onboard
 from models.records import Asset
@@ -51,6 +53,7 @@ def run_demo(console: Console, assets: int) -> bool:
     from ihub.runs import run_sync
     from ihub.vendor import make_vendor, running_vendor
 
+    os.environ.setdefault(ALLOWED_HOSTS, "127.0.0.1,localhost")  # the demo vendor is on loopback
     vendor = make_vendor(assets=assets)
     with running_vendor(vendor) as base_url:
         console.print(f"Demo vendor serving {assets} assets at [bold]{base_url}[/]")

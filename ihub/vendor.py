@@ -3,10 +3,11 @@
 It behaves like the vendors the hub talks to: a bearer token, and the same records behind
 every pagination style the universal connector supports (`/api/v1` limit/offset with
 `data.<kind>` and `meta.total`; `/api/pages` page numbers; `/api/cursor` a cursor in the body
-and the `X-Next-Cursor` header; `/api/link` the `Link` header; `/api/next` a relative next
-URL in the body; `POST /api/search` a `NextToken` in the JSON body). `PUT /api/v1/<kind>/<id>`
-updates the fields it is given (nested objects merged), refusing unknown fields, wrong JSON types
-and statuses it does not know with 422. Tests can change a record (`PATCH /admin/<kind>/<id>`).
+and the `X-Next-Cursor` header; `/api/link` the `Link` header, with `?next_host=` putting the
+next page on another host name, same port; `/api/next` a relative next URL in the body;
+`POST /api/search` a `NextToken` in the JSON body). `PUT /api/v1/<kind>/<id>` updates the
+fields it is given (nested objects merged), refusing unknown fields, wrong JSON types and
+statuses it does not know with 422. Tests can change a record (`PATCH /admin/<kind>/<id>`).
 `POST /oauth/token` is an OAuth2 token endpoint (client credentials, and refresh tokens that
 rotate on every use). For benchmarks it can pre-render every page so that it is never the
 bottleneck.
@@ -392,7 +393,10 @@ def build_app(data: VendorData) -> Starlette:
         after, size = int(request.query_params.get("after", 0)), int(request.query_params.get("limit", 100))
         response = _json(items[after:after + size])  # a bare list, as identity providers answer
         if after + size < len(items):
-            response.headers["Link"] = f'<{request.url.replace_query_params(limit=size, after=after + size)}>; rel="next"'
+            following = request.url.replace_query_params(limit=size, after=after + size)
+            if other := request.query_params.get("next_host"):  # fault: the next page on another host name
+                following = following.replace(hostname=other).include_query_params(next_host=other)
+            response.headers["Link"] = f'<{following}>; rel="next"'
         return response
 
     def by_next_path(request: Request, kind: str, body: dict) -> Response:

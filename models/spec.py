@@ -6,8 +6,10 @@ fails with a message naming the field and the problem, never in the middle of a 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args
+from urllib.parse import SplitResult, urlsplit
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -36,6 +38,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+_HOST = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?", re.IGNORECASE)
+
+
 class RequestSpec(_Strict):
     """The web service URL (seed 004) and what to send with each request."""
 
@@ -47,6 +52,11 @@ class RequestSpec(_Strict):
     headers: dict[str, str] = Field(default_factory=dict)
     timeout_seconds: float = Field(default=30.0, gt=0, description="read timeout for each response")
     connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="other hosts (host or host:port) the vendor may send the run to in a next-page URL, e.g. "
+                    "[files.example.com]; they get the credentials too. Any other host is refused",
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -55,11 +65,52 @@ class RequestSpec(_Strict):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            if not _HOST.fullmatch(host):
+                raise ValueError(f"{host!r} is not a host name or host:port (no scheme, no path), e.g. files.example.com")
+        return [host.lower() for host in hosts]
+
+    @property
+    def host(self) -> str:
+        """The base URL's host (and port when it is not the default): where the credentials go."""
+        return _host_of(urlsplit(self.base_url))
+
+    def foreign(self, url: str) -> str | None:
+        """Why `url` is not one of the spec's own hosts, with what to do, or None when it is one.
+
+        Its own hosts: the base URL's host and port, and `allowed_hosts` (a host alone allows any
+        port); never over plain http when the base URL is https. Reads "on another host (x);
+        credentials are only sent to …", to follow "sent a next-page URL".
+        """
+        other = urlsplit(url)
+        host = _host_of(other)
+        if other.scheme not in ("http", "https"):
+            return f"that is not http(s) ({other.scheme or 'no scheme'}); credentials are only sent to {self.host}"
+        if urlsplit(self.base_url).scheme == "https" and other.scheme != "https":
+            return f"over plain http ({host}); credentials are only sent over https to {self.host}"
+        if host == self.host or host in self.allowed_hosts or other.hostname in self.allowed_hosts:
+            return None
+        return (f"on another host ({host}); credentials are only sent to {self.host}: "
+                f"add the host to request.allowed_hosts in the spec if that is intended")
+
     @property
     def url(self) -> str:
         if not self.path:
             return self.base_url
         return f"{self.base_url}/{self.path.lstrip('/')}"
+
+
+def _host_of(url: SplitResult) -> str:
+    """host, or host:port when the port is not the scheme's default; lower case."""
+    host = (url.hostname or "").lower()
+    try:
+        port = url.port
+    except ValueError:  # not a number: keep it, so it matches nothing
+        return url.netloc.rpartition("@")[2].lower()
+    return host if port in (None, {"http": 80, "https": 443}.get(url.scheme)) else f"{host}:{port}"
 
 
 class HttpSpec(_Strict):

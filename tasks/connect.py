@@ -11,9 +11,11 @@ import httpx
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from blocks.host_bound import vendor_client
 from models.errors import CredentialsRejected, VendorError
 from models.partners import PartnerApplication
 from models.paths import MISSING, compile_path
+from models.spec import RequestSpec
 from tasks.http import RETRY_STATUSES, RetryPolicy, send
 
 ATTEMPTS = 2
@@ -29,7 +31,7 @@ def check_connection(partner: PartnerApplication, base_url: str, auth: httpx.Aut
     """Send the partner's connection test; say what answered, or raise a `HubError` with the vendor's reason."""
     test = partner.connection_test
     policy = RetryPolicy(max_attempts=ATTEMPTS, base_delay=0.5, max_delay=5.0, status_rules=_ANSWERS)
-    with httpx.Client(auth=auth, timeout=TIMEOUT, headers=test.headers) as client:
+    with vendor_client(auth, RequestSpec(base_url=base_url), timeout=TIMEOUT, headers=test.headers) as client:
         request = client.build_request(test.method, f"{base_url.rstrip('/')}/{test.path.lstrip('/')}",
                                        params=test.params or None, json=test.body)
         response = send(client, request, partner.name, policy)

@@ -21,6 +21,7 @@ import httpx
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from blocks.host_bound import vendor_client
 from models.errors import HubError
 from models.paths import path_keys
 from models.spec import ConnectorSpec, FieldRule, MapValues, placeholders
@@ -101,8 +102,7 @@ def push_record(spec: ConnectorSpec, auth: httpx.Auth, body: dict[str, Any], pat
     Retried like a page (429, 5xx, timeouts, with backoff); any other failure raises a `HubError`
     with the vendor's reason. A status the spec ignores when reading is still a failure here.
     """
-    timeout = httpx.Timeout(spec.request.timeout_seconds, connect=spec.request.connect_timeout_seconds)
-    with httpx.Client(auth=auth, timeout=timeout, headers=spec.request.headers) as client:
+    with vendor_client(auth, spec.request) as client:
         request = client.build_request(spec.export.method, f"{spec.request.base_url}/{path.lstrip('/')}", json=body)
         response = send(client, request, spec.vendor, RetryPolicy.from_spec(spec.http))
     if response.is_error:

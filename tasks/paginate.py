@@ -12,6 +12,7 @@ from typing import Any, Iterator, Protocol
 import httpx
 import orjson
 
+from blocks.host_bound import vendor_client
 from models.errors import VendorError
 from models.paths import MISSING, compile_path
 from models.spec import (
@@ -152,8 +153,9 @@ class CursorPaginator:
 class NextUrlPaginator:
     """Follows the next page's URL: the `Link` header's rel="next" (RFC 8288) or a JSON path in the body."""
 
-    def __init__(self, config: NextUrlPagination):
+    def __init__(self, config: NextUrlPagination, spec: ConnectorSpec):
         self.config = config
+        self.spec = spec
 
     def first(self, request: PageRequest) -> PageRequest:
         return request
@@ -169,7 +171,11 @@ class NextUrlPaginator:
         if not url:
             return None
         # the next URL carries its own query string; a relative one is relative to this page
-        return PageRequest(str(response.url.join(url)), {}, request.json)
+        following = str(response.url.join(url))
+        problem = self.spec.request.foreign(following)
+        if problem:  # the vendor is not trusted to send the credentials elsewhere
+            raise VendorError(f"{self.spec.vendor} sent a next-page URL {problem}")
+        return PageRequest(following, {}, request.json)
 
 
 _PAGINATORS = {
@@ -177,11 +183,12 @@ _PAGINATORS = {
     OffsetPagination: OffsetPaginator,
     PagePagination: PagePaginator,
     CursorPagination: CursorPaginator,
-    NextUrlPagination: NextUrlPaginator,
 }
 
 
 def paginator_for(spec: ConnectorSpec) -> Paginator:
+    if isinstance(spec.pagination, NextUrlPagination):  # it checks each next URL against the spec's hosts
+        return NextUrlPaginator(spec.pagination, spec)
     return _PAGINATORS[type(spec.pagination)](spec.pagination)
 
 
@@ -198,8 +205,7 @@ def fetch_pages(spec: ConnectorSpec, auth: httpx.Auth, policy: RetryPolicy | Non
     total_path = getattr(spec.pagination, "total_path", None)
     max_pages = getattr(spec.pagination, "max_pages", None)
     seen: set[str] = set()
-    timeout = httpx.Timeout(spec.request.timeout_seconds, connect=spec.request.connect_timeout_seconds)
-    with httpx.Client(auth=auth, timeout=timeout, headers=spec.request.headers) as client:
+    with vendor_client(auth, spec.request) as client:
         request: PageRequest | None = paginator.first(
             PageRequest(spec.request.url, dict(spec.request.params), spec.request.body))
         while request is not None:

@@ -14,6 +14,7 @@ os.environ.update({
     "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL",
+    "IHUB_ALLOWED_HOSTS": "127.0.0.0/8,::1,localhost",  # the demo vendor is on loopback, which is refused by default
 })
 os.environ.pop("PREFECT_API_URL", None)
 
