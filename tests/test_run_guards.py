@@ -109,7 +109,7 @@ def test_a_second_run_while_one_holds_the_integration_is_skipped_and_says_so(act
     change(integration.id, error_threshold=1)
     monkeypatch.setenv("IHUB_CONCURRENT_RUN_WAIT_SECONDS", "0.5")
     sync_integration("acme/assets")  # creates the limit
-    with concurrency(lease_name(integration.id), occupy=1, strict=True):  # another worker's run holds it
+    with concurrency(lease_name(integration.uid), occupy=1, strict=True):  # another worker's run holds it
         state = sync_integration("acme/assets", return_state=True)
     assert state.is_completed() and state.name == "Skipped"
     last = logs(integration.id)[-1]
