@@ -10,6 +10,7 @@ from prefect.exceptions import ObjectNotFound
 from prefect.logging.loggers import flow_run_logger
 from sqlmodel import select
 
+from flows.orchestration import release_lease
 from models.crashes import close_crashed
 from models.engine import session
 from models.errors import HubError
@@ -21,8 +22,8 @@ from models.names import SYNC_FLOW, deployment_name
 def count_outcome(flow, flow_run, state) -> None:
     """on_completion / on_failure / on_crashed hook: the run's own action log says what it was (a
     skipped run counts for nothing). A crashed run (its process killed) could not finish its log:
-    the hook does, so the log never stays In Progress, and counts it unless a reaper
-    (flows/reap.py) closed and counted it first."""
+    the hook does, so the log never stays In Progress, counts it and gives back its lease, unless
+    a reaper (flows/reap.py) closed it first."""
     logger = flow_run_logger(flow_run)
     with session() as db:
         log = db.exec(select(ActionLog).where(ActionLog.flow_run_id == str(flow_run.id))).first()
@@ -33,6 +34,8 @@ def count_outcome(flow, flow_run, state) -> None:
                    "kept, a retry picks up the rest")
         if log.status == ActionStatus.in_progress and close_crashed(log.id, message):
             count_failure(log.integration_id, message, logger)
+            if log.lease_id:
+                release_lease(log.lease_id)
         return
     if log.status == ActionStatus.completed:
         record_success(log.integration_id)

@@ -96,12 +96,17 @@ def one_run_at_a_time(integration_uid: str) -> Iterator[str]:
         with maintain_concurrency_lease(lease_id, LEASE_SECONDS, raise_on_lease_renewal_failure=False):
             yield str(lease_id)
     finally:
-        try:
-            with get_client(sync_client=True) as client:
-                client.release_concurrency_slots_with_lease(lease_id)
-        except Exception as exc:  # the run's outcome stands; the slot frees itself when the lease ends
-            logger.warning("could not give back the lease %s (%s): it frees itself within %s s",
-                           name, type(exc).__name__, LEASE_SECONDS)
+        release_lease(str(lease_id))
+
+
+def release_lease(lease_id: str) -> None:
+    """Give back a lease (the run's own, or a crashed run's), freeing its slot at once."""
+    try:
+        with get_client(sync_client=True) as client:
+            client.release_concurrency_slots_with_lease(UUID(lease_id))
+    except Exception as exc:  # the run's outcome stands; the slot frees itself when the lease ends
+        logger.warning("could not give back the lease %s (%s): it frees itself within %s s",
+                       lease_id, type(exc).__name__, LEASE_SECONDS)
 
 
 def _acquire(client, name: str, holder: ConcurrencyLeaseHolder | None) -> UUID:

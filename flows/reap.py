@@ -21,6 +21,7 @@ from prefect.exceptions import ObjectNotFound
 from prefect.states import Crashed
 
 from flows.hooks import count_failure
+from flows.orchestration import release_lease
 from models.crashes import OpenRun, close_crashed, crash_message, dead_by_the_database, open_runs
 
 logger = logging.getLogger("ihub.reap")
@@ -59,7 +60,7 @@ def _reap(client: SyncPrefectClient, run: OpenRun) -> Reaped | None:
     if flow_run is not None and not flow_run.state.is_final() and not _is_current(run.flow_run_id):
         client.set_flow_run_state(flow_run.id, Crashed(message=message), force=True)
     if run.lease_id:
-        client.release_concurrency_slots_with_lease(UUID(run.lease_id))
+        release_lease(run.lease_id)
     logger.warning("action log %s (flow run %s) %s", run.log_id, run.flow_run_id, message)
     return Reaped(run.log_id, run.integration_id, message)
 

@@ -85,7 +85,7 @@ def test_a_run_killed_mid_run_is_reaped_and_the_re_run_starts_within_seconds(db_
     try:
         wait_for(lambda: any(log.fetched >= 100 for log in logs(integration.id)), 60,
                  f"the run to commit its first batches (see {tmp_path / 'killed-run.log'})", process=run)
-        data.faults.append(Fault(200, delay=120))  # the next page hangs: the kill lands mid-run
+        data.faults.append(Fault(200, delay=10))  # the next page hangs: the kill lands mid-run
         wait_for(lambda: not data.faults, 10, "the run to ask for the slow page")
     finally:
         run.send_signal(signal.SIGKILL)
@@ -270,3 +270,42 @@ def test_the_migration_gives_existing_integrations_a_uid_each(tmp_path):
         command.upgrade(config, "head")
         uids = [row[0] for row in connection.execute(text("SELECT uid FROM integration"))]
     assert len(uids) == 2 and len(set(uids)) == 2 and all(len(uid) == 32 for uid in uids)
+
+
+@pytest.mark.parametrize("first", ["hook", "reaper"])
+def test_the_crash_hook_and_a_reaper_close_and_count_a_crashed_run_once(sqlite_url, first):
+    from uuid import uuid4
+
+    from prefect.client.schemas.objects import FlowRun
+    from prefect.states import Crashed
+
+    from flows.hooks import count_outcome
+    from flows.reap import reap_crashed
+
+    integration = make_integration()
+    with get_client(sync_client=True) as client:
+        run = client.create_flow_run(_flow(), name="assets", state=Running())
+        response = client.increment_concurrency_slots_with_lease(
+            names=[_limit(client, integration.uid)], slots=1, mode="concurrency", lease_duration=300)
+    RunLog(integration.id, "Import Assets", "schedule", str(run.id), lease_id=response.json()["lease_id"])
+    with session() as db:  # its process is gone: a pid no process has
+        (log,) = db.exec(select(ActionLog)).all()
+        log.pid = 2 ** 22 + 1
+        db.add(log)
+        db.commit()
+
+    def hook():
+        count_outcome(None, FlowRun(id=run.id, name="assets", flow_id=uuid4()),
+                      Crashed(message="Flow run infrastructure exited with non-zero status code -9."))
+
+    steps = [hook, reap_crashed] if first == "hook" else [reap_crashed, hook]
+    for step in steps:
+        step()
+
+    (log,) = logs(integration.id)
+    assert log.status == ActionStatus.failed
+    assert log.message.startswith("the run crashed (Flow run" if first == "hook" else "crashed: no heartbeat since")
+    with session() as db:
+        assert db.get(Integration, integration.id).consecutive_failures == 1
+    with get_client(sync_client=True) as client:
+        assert client.read_global_concurrency_limit_by_name(lease_name(integration.uid)).active_slots == 0
