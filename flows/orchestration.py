@@ -21,7 +21,7 @@ from prefect.context import FlowRunContext
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
 from models.errors import HubError
-from models.logs import Trigger
+from models.logs import Trigger, running_log
 
 logger = logging.getLogger("ihub.lease")
 
@@ -68,7 +68,7 @@ class AlreadyRunning(Exception):
 
 
 class LeaseNotGranted(HubError):
-    """The Prefect server did not answer the run's request for its lease, even after retries."""
+    """The run could not get its lease, and not because another run of the integration holds it."""
 
 
 def lease_name(integration_uid: str) -> str:
@@ -77,21 +77,23 @@ def lease_name(integration_uid: str) -> str:
 
 
 @contextmanager
-def one_run_at_a_time(integration_uid: str) -> Iterator[str]:
+def one_run_at_a_time(integration_id: int, integration_uid: str) -> Iterator[str]:
     """Hold the integration's Prefect concurrency slot (limit 1) for the whole run; yields the lease id.
 
-    A second run waits up to `IHUB_CONCURRENT_RUN_WAIT_SECONDS` (10 s by default) while the
-    server answers that the slot is taken, then raises `AlreadyRunning`; the caller logs it as
-    skipped. A server that does not answer in time (the client retries a timed-out or 503
-    request by itself) is not another run: that raises `LeaseNotGranted`.
-    The lease is renewed while the run lives, and names the flow run holding it.
+    While the server answers that the slot is taken, a second run waits up to
+    `IHUB_CONCURRENT_RUN_WAIT_SECONDS` (10 s by default), then raises `AlreadyRunning` (the
+    caller logs it as skipped), but only if another run of the integration is In Progress.
+    Otherwise, and when the server does not answer in time (the client retries a timed-out or
+    503 request itself, `PREFECT_CLIENT_MAX_RETRIES` times), it raises `LeaseNotGranted`: a
+    slow server is not another run. The lease is renewed while the run lives, and names the
+    flow run holding it.
     """
     name = lease_name(integration_uid)
     context = FlowRunContext.get()
     holder = (ConcurrencyLeaseHolder(type="flow_run", id=context.flow_run.id)
               if context and context.flow_run else None)
     with get_client(sync_client=True) as client:
-        lease_id = _acquire(client, name, holder)
+        lease_id = _acquire(client, name, holder, integration_id)
     try:
         with maintain_concurrency_lease(lease_id, LEASE_SECONDS, raise_on_lease_renewal_failure=False):
             yield str(lease_id)
@@ -109,9 +111,8 @@ def release_lease(lease_id: str) -> None:
                        lease_id, type(exc).__name__, LEASE_SECONDS)
 
 
-def _acquire(client, name: str, holder: ConcurrencyLeaseHolder | None) -> UUID:
+def _acquire(client, name: str, holder: ConcurrencyLeaseHolder | None, integration_id: int) -> UUID:
     deadline = time.monotonic() + wait_seconds()
-    slow: Exception | None = None  # an unanswered request: the server may have granted it late
     while True:
         try:
             _ensure_limit(client, name)
@@ -119,25 +120,26 @@ def _acquire(client, name: str, holder: ConcurrencyLeaseHolder | None) -> UUID:
                 names=[name], slots=1, mode="concurrency", lease_duration=LEASE_SECONDS, holder=holder)
             return ConcurrencyLimitWithLeaseResponse.model_validate(response.json()).lease_id
         except httpx.HTTPStatusError as exc:
+            if exc.response.status_code < 500 and exc.response.status_code != 423:
+                raise
             if exc.response.status_code != 423:
-                if exc.response.status_code < 500:
-                    raise
-                raise _not_granted(name, exc) from None
+                raise _too_slow(name, f"it answered HTTP {exc.response.status_code}") from None
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                if slow is not None:
-                    raise _not_granted(name, slow) from None
+            if remaining > 0:
+                time.sleep(min(max(float(exc.response.headers.get("Retry-After", 1)), 0.1), remaining))
+            elif running_log(integration_id) is not None:
                 raise AlreadyRunning(name) from None
-            time.sleep(min(float(exc.response.headers.get("Retry-After", 1)), remaining))
+            else:
+                raise LeaseNotGranted(
+                    f"the lease {name} is taken, but no run of this integration is in progress: the Prefect server "
+                    "may have granted an earlier request of this run after the client gave up waiting (a slow "
+                    f"server), or a run that died before it wrote its log holds it; it frees itself within "
+                    f"{LEASE_SECONDS} s") from None
         except httpx.TransportError as exc:  # timed out or unreachable, after the client's own retries
-            if slow is not None or time.monotonic() >= deadline:
-                raise _not_granted(name, exc) from None
-            slow = exc
+            raise _too_slow(name, type(exc).__name__) from None
 
 
-def _not_granted(name: str, error: Exception) -> LeaseNotGranted:
-    what = (f"it answered HTTP {error.response.status_code}" if isinstance(error, httpx.HTTPStatusError)
-            else f"{type(error).__name__}")
+def _too_slow(name: str, what: str) -> LeaseNotGranted:
     return LeaseNotGranted(f"the Prefect server was too slow to grant the run's lease {name} ({what}, after "
                            "retrying); nothing was fetched, the next run tries again")
 

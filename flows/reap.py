@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from uuid import UUID
 
+from prefect import get_run_logger
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.objects import FlowRun
 from prefect.context import FlowRunContext
@@ -44,7 +45,7 @@ def reap_crashed(integration_id: int | None = None) -> list[Reaped]:
         with get_client(sync_client=True) as client:
             return [reaped for run in runs if (reaped := _reap(client, run)) is not None]
     except Exception as exc:
-        logger.warning("could not reap crashed runs (%s: %s); the next pass tries again", type(exc).__name__, exc)
+        _logger().warning("could not reap crashed runs (%s: %s); the next pass tries again", type(exc).__name__, exc)
         return []
 
 
@@ -56,12 +57,12 @@ def _reap(client: SyncPrefectClient, run: OpenRun) -> Reaped | None:
     message = crash_message(run, why)
     if not close_crashed(run.log_id, message):
         return None  # the run itself, its crash hook or another reaper closed it first
-    count_failure(run.integration_id, message, logger)
+    count_failure(run.integration_id, message, _logger())
     if flow_run is not None and not flow_run.state.is_final() and not _is_current(run.flow_run_id):
         client.set_flow_run_state(flow_run.id, Crashed(message=message), force=True)
     if run.lease_id:
         release_lease(run.lease_id)
-    logger.warning("action log %s (flow run %s) %s", run.log_id, run.flow_run_id, message)
+    _logger().warning("action log %s (flow run %s) %s", run.log_id, run.flow_run_id, message)
     return Reaped(run.log_id, run.integration_id, message)
 
 
@@ -79,6 +80,11 @@ def _over_in_prefect(flow_run: FlowRun | None) -> str | None:
         return None
     said = f": {flow_run.state.message}" if flow_run.state.message else ""
     return f"its flow run is {flow_run.state.name} in Prefect{said}"
+
+
+def _logger():
+    """The run's logger when a starting run reaps (its page in the UI says so), the module's in `ihub serve`."""
+    return get_run_logger() if FlowRunContext.get() else logger
 
 
 def _is_current(flow_run_id: str) -> bool:

@@ -117,7 +117,7 @@ def sync_integration(integration: str, trigger: Trigger | None = None, full_refr
             raise
     reap_crashed(record.id)  # a crashed run's log and lease must not hold this one up
     try:
-        with one_run_at_a_time(record.uid) as lease_id, heartbeat(record.id):
+        with one_run_at_a_time(record.id, record.uid) as lease_id, heartbeat(record.id):
             return _sync(integration, record, spec, RunLog(record.id, spec.import_action, trigger, flow_run_id(),
                                                            log_id, attempt=attempt, lease_id=lease_id), full_refresh)
     except LeaseNotGranted as exc:

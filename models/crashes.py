@@ -21,7 +21,7 @@ from models.engine import session
 from models.logs import HEARTBEAT_ENV, ActionLog, ActionStatus
 
 STALE_BEATS = 4
-"""A run on another host is taken for dead after this many heartbeat intervals without a beat."""
+"""A run is taken for dead after this many heartbeat intervals (IHUB_HEARTBEAT_SECONDS) without a beat."""
 
 
 @dataclass
@@ -55,10 +55,10 @@ def open_runs(integration_id: int | None = None) -> list[OpenRun]:
 
 
 def dead_by_the_database(run: OpenRun, now: datetime | None = None) -> str | None:
-    """Why `run` is dead, or None while it may live: on this host its process decides at once;
-    elsewhere, a heartbeat older than `STALE_BEATS` intervals."""
-    if run.host == socket.gethostname() and run.pid is not None:
-        return None if process_alive(run.pid) else f"its process {run.pid} on {run.host} is gone"
+    """Why `run` is dead, or None while it may live: its process gone from this host (known at
+    once), or, on any host, a heartbeat older than `STALE_BEATS` intervals."""
+    if run.host == socket.gethostname() and run.pid is not None and not process_alive(run.pid):
+        return f"its process {run.pid} on {run.host} is gone"
     allowed = timedelta(seconds=STALE_BEATS * heartbeat_seconds())
     if (now or utcnow()) - run.last_sign_of_life > allowed:
         return f"none for more than {allowed.total_seconds():g} s"

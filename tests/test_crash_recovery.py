@@ -85,7 +85,7 @@ def test_a_run_killed_mid_run_is_reaped_and_the_re_run_starts_within_seconds(db_
     try:
         wait_for(lambda: any(log.fetched >= 100 for log in logs(integration.id)), 60,
                  f"the run to commit its first batches (see {tmp_path / 'killed-run.log'})", process=run)
-        data.faults.append(Fault(200, delay=10))  # the next page hangs: the kill lands mid-run
+        data.faults.append(Fault(200, delay=4))  # the next page hangs: the kill lands mid-run
         wait_for(lambda: not data.faults, 10, "the run to ask for the slow page")
     finally:
         run.send_signal(signal.SIGKILL)
@@ -207,7 +207,7 @@ def test_a_prefect_server_too_slow_to_grant_the_lease_fails_clearly_instead_of_s
                                                      PREFECT_CLIENT_MAX_RETRIES: 1}):
         started = time.monotonic()
         with pytest.raises(LeaseNotGranted) as raised:
-            with one_run_at_a_time(uid):
+            with one_run_at_a_time(1, uid):
                 pytest.fail("the lease cannot have been granted")
     message = str(raised.value)
     assert message.startswith(f"the Prefect server was too slow to grant the run's lease ihub-integration-{uid} "
@@ -215,18 +215,24 @@ def test_a_prefect_server_too_slow_to_grant_the_lease_fails_clearly_instead_of_s
     assert "\n" not in message and time.monotonic() - started < 30
 
 
-def test_a_run_whose_lease_is_held_elsewhere_is_still_skipped(sqlite_url, monkeypatch):
+def test_a_taken_lease_is_another_run_only_while_another_run_is_in_progress(sqlite_url, monkeypatch):
+    from uuid import uuid4
+
     from prefect.concurrency.sync import concurrency
 
     from flows.orchestration import AlreadyRunning
 
     monkeypatch.setenv("IHUB_CONCURRENT_RUN_WAIT_SECONDS", "0.5")
-    uid = make_integration().uid
+    integration = make_integration()
     with get_client(sync_client=True) as client:
-        _limit(client, uid)
-    with concurrency(lease_name(uid), occupy=1, strict=True):
+        _limit(client, integration.uid)
+    with concurrency(lease_name(integration.uid), occupy=1, strict=True):  # held, by no run the hub knows of
+        with pytest.raises(LeaseNotGranted, match="is taken, but no run of this integration is in progress"):
+            with one_run_at_a_time(integration.id, integration.uid):
+                pytest.fail("the slot is taken")
+        RunLog(integration.id, "Import Assets", "schedule", str(uuid4()))  # the run holding it, alive here
         with pytest.raises(AlreadyRunning):
-            with one_run_at_a_time(uid):
+            with one_run_at_a_time(integration.id, integration.uid):
                 pytest.fail("the slot is taken")
 
 
@@ -309,3 +315,67 @@ def test_the_crash_hook_and_a_reaper_close_and_count_a_crashed_run_once(sqlite_u
         assert db.get(Integration, integration.id).consecutive_failures == 1
     with get_client(sync_client=True) as client:
         assert client.read_global_concurrency_limit_by_name(lease_name(integration.uid)).active_slots == 0
+
+
+@contextmanager
+def prefect_slow_on_leases(api_url: str, delay: float):
+    """A loopback proxy in front of the Prefect server that holds every lease request for `delay` s."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import httpx
+
+    upstream, released = httpx.Client(timeout=30), threading.Event()
+    base = api_url.rstrip("/").removesuffix("/api")
+
+    class Forward(BaseHTTPRequestHandler):
+        def _forward(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path.endswith("/increment-with-lease"):
+                released.wait(delay)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+            answer = upstream.request(self.command, base + self.path, content=body, headers=headers)
+            try:
+                self.send_response(answer.status_code)
+                for name, value in answer.headers.items():
+                    if name.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting, as it should
+                pass
+
+        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _forward
+
+        def log_message(self, *args):
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+    proxy.daemon_threads = True
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{proxy.server_address[1]}/api"
+    finally:
+        released.set()
+        proxy.shutdown()
+        proxy.server_close()
+        upstream.close()
+
+
+def test_a_run_that_a_slow_prefect_server_cannot_give_its_lease_fails_with_one_clear_line(sqlite_url, vendor):
+    from prefect.logging.handlers import APILogHandler
+
+    url, data = vendor
+    integration = active_integration(url, data.token)
+    with prefect_slow_on_leases(PREFECT_API_URL.value(), delay=20) as slow, temporary_settings(
+            {PREFECT_API_URL: slow, PREFECT_API_REQUEST_TIMEOUT: 2, PREFECT_CLIENT_MAX_RETRIES: 1}):
+        state = sync_integration("acme/assets", return_state=True)
+        APILogHandler().flush()  # the run's logs reach the server before the proxy closes
+    assert state.is_failed() and state.name != "Skipped"
+    (log,) = logs(integration.id)
+    assert log.status == ActionStatus.failed and log.fetched == 0
+    assert log.message.startswith("the Prefect server was too slow to grant the run's lease "
+                                  f"ihub-integration-{integration.uid} (ReadTimeout, after retrying)")
+    with session() as db:
+        assert db.get(Integration, integration.id).consecutive_failures == 1
