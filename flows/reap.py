@@ -57,11 +57,14 @@ def _reap(client: SyncPrefectClient, run: OpenRun) -> Reaped | None:
     message = crash_message(run, why)
     if not close_crashed(run.log_id, message):
         return None  # the run itself, its crash hook or another reaper closed it first
-    count_failure(run.integration_id, message, _logger())
-    if flow_run is not None and not flow_run.state.is_final() and not _is_current(run.flow_run_id):
-        client.set_flow_run_state(flow_run.id, Crashed(message=message), force=True)
     if run.lease_id:
         release_lease(run.lease_id)
+    count_failure(run.integration_id, message, _logger())
+    if flow_run is not None and not flow_run.state.is_final() and not _is_current(run.flow_run_id):
+        try:
+            client.set_flow_run_state(flow_run.id, Crashed(message=message), force=True)
+        except Exception as exc:  # the log is closed and the slot free: the state is only what the UI shows
+            _logger().warning("could not mark flow run %s Crashed (%s)", flow_run.id, type(exc).__name__)
     _logger().warning("action log %s (flow run %s) %s", run.log_id, run.flow_run_id, message)
     return Reaped(run.log_id, run.integration_id, message)
 
