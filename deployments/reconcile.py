@@ -1,8 +1,9 @@
 """Keep Prefect's deployments in step with the hub's database.
 
 Each pass reads what the database wants, applies the deployments that are new or changed (an
-integration activated, edited, deactivated or disabled changes or pauses its schedule), and
-deletes the sync deployments of integrations that no longer exist.
+integration activated, edited, deactivated or disabled changes or pauses its schedule),
+deletes the sync deployments of integrations that no longer exist, and reaps crashed runs
+(flows/reap.py), so a run killed on any worker frees its integration within one poll.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterTag
 from prefect.deployments.runner import RunnerDeployment
 
 from deployments.build import HUB_TAG, Wanted, wanted_deployments
+from flows.reap import reap_crashed
 from models.engine import session
 from models.names import SYNC_FLOW
 
@@ -24,9 +26,11 @@ from models.names import SYNC_FLOW
 class Changes:
     applied: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    reaped: list[str] = field(default_factory=list)
+    """One line per crashed run whose log was closed."""
 
     def __bool__(self) -> bool:
-        return bool(self.applied or self.removed)
+        return bool(self.applied or self.removed or self.reaped)
 
 
 @dataclass
@@ -50,6 +54,8 @@ class Reconciler:
         changes.removed = await _remove_others({d.full_name for d in wanted})
         for name in changes.removed:
             self.applied.pop(name, None)
+        changes.reaped = [f"action log {reaped.log_id}: {reaped.message}"
+                          for reaped in await anyio.to_thread.run_sync(reap_crashed)]
         return changes
 
     async def follow(self, poll_seconds: float | None, report: Callable[[Changes], None]) -> None:

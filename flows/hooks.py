@@ -10,7 +10,8 @@ from prefect.exceptions import ObjectNotFound
 from prefect.logging.loggers import flow_run_logger
 from sqlmodel import select
 
-from models.config import utcnow
+from flows.orchestration import release_lease
+from models.crashes import close_crashed
 from models.engine import session
 from models.errors import HubError
 from models.health import Disabled, record_failure, record_success
@@ -21,25 +22,32 @@ from models.names import SYNC_FLOW, deployment_name
 def count_outcome(flow, flow_run, state) -> None:
     """on_completion / on_failure / on_crashed hook: the run's own action log says what it was (a
     skipped run counts for nothing). A crashed run (its process killed) could not finish its log:
-    the hook does, so the log never stays In Progress."""
+    the hook does, so the log never stays In Progress, counts it and gives back its lease, unless
+    a reaper (flows/reap.py) closed it first."""
     logger = flow_run_logger(flow_run)
     with session() as db:
         log = db.exec(select(ActionLog).where(ActionLog.flow_run_id == str(flow_run.id))).first()
-        if log is None:
-            return
-        if log.status == ActionStatus.in_progress and state.is_crashed():
-            log.status, log.finished_at = ActionStatus.failed, utcnow()
-            log.message = (f"the run crashed ({state.message or 'its process ended'}); the batches written are "
-                           "kept, a retry picks up the rest")
-            log.updated_at = log.finished_at
-            db.add(log)
-            db.commit()
+    if log is None:
+        return
+    if state.is_crashed():
+        message = (f"the run crashed ({state.message or 'its process ended'}); the batches written are "
+                   "kept, a retry picks up the rest")
+        if log.status == ActionStatus.in_progress and close_crashed(log.id, message):
+            count_failure(log.integration_id, message, logger)
+            if log.lease_id:
+                release_lease(log.lease_id)
+        return
     if log.status == ActionStatus.completed:
         record_success(log.integration_id)
     elif log.status == ActionStatus.failed:
-        disabled = record_failure(log.integration_id, log.message)
-        if disabled is not None:
-            _disable(disabled, logger)
+        count_failure(log.integration_id, log.message, logger)
+
+
+def count_failure(integration_id: int, message: str, logger) -> None:
+    """Count a failed run towards auto-disable; disable, pause and alert when it reaches the threshold."""
+    disabled = record_failure(integration_id, message)
+    if disabled is not None:
+        _disable(disabled, logger)
 
 
 def _disable(disabled: Disabled, logger) -> None:

@@ -4,23 +4,31 @@ so that one integration never runs twice at once, however many workers serve it.
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from contextlib import contextmanager
 from typing import Iterator
+from uuid import UUID
 
+import httpx
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.client.schemas.objects import ConcurrencyLeaseHolder, FlowRunPolicy
-from prefect.concurrency.sync import concurrency
+from prefect.client.schemas.responses import ConcurrencyLimitWithLeaseResponse
+from prefect.concurrency._leases import maintain_concurrency_lease
 from prefect.context import FlowRunContext
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
-from models.logs import Trigger
+from models.errors import HubError
+from models.logs import Trigger, running_log
+
+logger = logging.getLogger("ihub.lease")
 
 WAIT_ENV = "IHUB_CONCURRENT_RUN_WAIT_SECONDS"
 DEFAULT_WAIT_SECONDS = 10.0
 LEASE_SECONDS = 300
-"""A run that dies holding the lease frees it after this long; Prefect renews it while the run lives."""
+"""A run that dies holding the lease frees it after this long unless it is reaped first (flows/reap.py)."""
 
 
 def resolve_trigger(asked: Trigger | str | None) -> Trigger:
@@ -59,32 +67,81 @@ class AlreadyRunning(Exception):
     """Another run of the same integration holds its lease."""
 
 
-def lease_name(integration_id: int) -> str:
-    return f"ihub-integration-{integration_id}"
+class LeaseNotGranted(HubError):
+    """The run could not get its lease, and not because another run of the integration holds it."""
+
+
+def lease_name(integration_uid: str) -> str:
+    """Named by the integration's uid, not its row id: two hub databases may share one Prefect server."""
+    return f"ihub-integration-{integration_uid}"
 
 
 @contextmanager
-def one_run_at_a_time(integration_id: int) -> Iterator[None]:
-    """Hold the integration's Prefect concurrency slot (limit 1) for the whole run.
+def one_run_at_a_time(integration_id: int, integration_uid: str) -> Iterator[str]:
+    """Hold the integration's Prefect concurrency slot (limit 1) for the whole run; yields the lease id.
 
-    A second run waits up to `IHUB_CONCURRENT_RUN_WAIT_SECONDS` (10 s by default), then raises
-    `AlreadyRunning`; the caller logs it as skipped.
+    While the server answers that the slot is taken, a second run waits up to
+    `IHUB_CONCURRENT_RUN_WAIT_SECONDS` (10 s by default), then raises `AlreadyRunning` (the
+    caller logs it as skipped), but only if another run of the integration is In Progress.
+    Otherwise, and when the server does not answer in time (the client retries a timed-out or
+    503 request itself, `PREFECT_CLIENT_MAX_RETRIES` times), it raises `LeaseNotGranted`: a
+    slow server is not another run. The lease is renewed while the run lives, and names the
+    flow run holding it.
     """
-    name = lease_name(integration_id)
-    _ensure_limit(name)
+    name = lease_name(integration_uid)
     context = FlowRunContext.get()
     holder = (ConcurrencyLeaseHolder(type="flow_run", id=context.flow_run.id)
               if context and context.flow_run else None)
-    acquired = False
+    with get_client(sync_client=True) as client:
+        lease_id = _acquire(client, name, holder, integration_id)
     try:
-        with concurrency(name, occupy=1, timeout_seconds=wait_seconds(), lease_duration=LEASE_SECONDS,
-                         strict=True, holder=holder, raise_on_lease_renewal_failure=False):
-            acquired = True
-            yield
-    except TimeoutError:
-        if acquired:  # the run's own time-out, not the wait for the slot
-            raise
-        raise AlreadyRunning(name) from None
+        with maintain_concurrency_lease(lease_id, LEASE_SECONDS, raise_on_lease_renewal_failure=False):
+            yield str(lease_id)
+    finally:
+        release_lease(str(lease_id))
+
+
+def release_lease(lease_id: str) -> None:
+    """Give back a lease (the run's own, or a crashed run's), freeing its slot at once."""
+    try:
+        with get_client(sync_client=True) as client:
+            client.release_concurrency_slots_with_lease(UUID(lease_id))
+    except Exception as exc:  # the run's outcome stands; the slot frees itself when the lease ends
+        logger.warning("could not give back the lease %s (%s): it frees itself within %s s",
+                       lease_id, type(exc).__name__, LEASE_SECONDS)
+
+
+def _acquire(client, name: str, holder: ConcurrencyLeaseHolder | None, integration_id: int) -> UUID:
+    deadline = time.monotonic() + wait_seconds()
+    while True:
+        try:
+            _ensure_limit(client, name)
+            response = client.increment_concurrency_slots_with_lease(
+                names=[name], slots=1, mode="concurrency", lease_duration=LEASE_SECONDS, holder=holder)
+            return ConcurrencyLimitWithLeaseResponse.model_validate(response.json()).lease_id
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code < 500 and exc.response.status_code != 423:
+                raise
+            if exc.response.status_code != 423:
+                raise _too_slow(name, f"it answered HTTP {exc.response.status_code}") from None
+            remaining = deadline - time.monotonic()
+            if remaining > 0:
+                time.sleep(min(max(float(exc.response.headers.get("Retry-After", 1)), 0.1), remaining))
+            elif running_log(integration_id) is not None:
+                raise AlreadyRunning(name) from None
+            else:
+                raise LeaseNotGranted(
+                    f"the lease {name} is taken, but no run of this integration is in progress: the Prefect server "
+                    "may have granted an earlier request of this run after the client gave up waiting (a slow "
+                    f"server), or a run that died before it wrote its log holds it; it frees itself within "
+                    f"{LEASE_SECONDS} s") from None
+        except httpx.TransportError as exc:  # timed out or unreachable, after the client's own retries
+            raise _too_slow(name, type(exc).__name__) from None
+
+
+def _too_slow(name: str, what: str) -> LeaseNotGranted:
+    return LeaseNotGranted(f"the Prefect server was too slow to grant the run's lease {name} ({what}, after "
+                           "retrying); nothing was fetched, the next run tries again")
 
 
 def wait_seconds() -> float:
@@ -94,12 +151,11 @@ def wait_seconds() -> float:
         return DEFAULT_WAIT_SECONDS
 
 
-def _ensure_limit(name: str) -> None:
-    with get_client(sync_client=True) as client:
+def _ensure_limit(client, name: str) -> None:
+    try:
+        client.read_global_concurrency_limit_by_name(name)
+    except ObjectNotFound:
         try:
-            client.read_global_concurrency_limit_by_name(name)
-        except ObjectNotFound:
-            try:
-                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
-            except ObjectAlreadyExists:
-                pass
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+        except ObjectAlreadyExists:
+            pass

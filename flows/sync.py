@@ -24,7 +24,9 @@ from prefect.utilities.annotations import quote
 from sqlmodel import Field
 
 from flows.hooks import count_outcome
-from flows.orchestration import AlreadyRunning, apply_retry_policy, one_run_at_a_time, resolve_trigger, wait_seconds
+from flows.orchestration import (AlreadyRunning, LeaseNotGranted, apply_retry_policy, one_run_at_a_time,
+                                 resolve_trigger, wait_seconds)
+from flows.reap import reap_crashed
 from models.config import DeletedMode, UpdateType
 from models.engine import session
 from models.errors import HubError, TooManyRejected
@@ -113,10 +115,15 @@ def sync_integration(integration: str, trigger: Trigger | None = None, full_refr
             RunLog(record.id, "Import", trigger, flow_run_id(), log_id, attempt=attempt).finish(
                 ActionStatus.failed, str(exc))
             raise
+    reap_crashed(record.id)  # a crashed run's log and lease must not hold this one up
     try:
-        with one_run_at_a_time(record.id), heartbeat(record.id):
+        with one_run_at_a_time(record.id, record.uid) as lease_id, heartbeat(record.id):
             return _sync(integration, record, spec, RunLog(record.id, spec.import_action, trigger, flow_run_id(),
-                                                           log_id, attempt=attempt), full_refresh)
+                                                           log_id, attempt=attempt, lease_id=lease_id), full_refresh)
+    except LeaseNotGranted as exc:
+        RunLog(record.id, spec.import_action, trigger, flow_run_id(), log_id, attempt=attempt).finish(
+            ActionStatus.failed, str(exc))
+        raise
     except AlreadyRunning:
         message = _skipped_message(integration, record.id)
         RunLog(record.id, spec.import_action, trigger, flow_run_id(), log_id, attempt=attempt).finish(

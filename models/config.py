@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
+from uuid import uuid4
 
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlalchemy import Enum as SAEnum
@@ -102,6 +103,8 @@ class Integration(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("customer_id", "name"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(default_factory=lambda: uuid4().hex, unique=True)
+    """Stable and unique across hub databases: names the integration's lease on a shared Prefect server."""
     customer_id: int = Field(foreign_key="customer.id", ondelete="CASCADE")
     endpoint_id: int = Field(foreign_key="integration_endpoint.id", ondelete="RESTRICT")
     name: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import threading
 from contextlib import contextmanager
 from datetime import datetime
@@ -63,6 +64,11 @@ class ActionLog(RunCounts, table=True):
     flow_run_id: str | None = Field(default=None, index=True)
     attempt: int = 1
     """The flow run's run count: 2 and more after Prefect or an operator retried the same run."""
+    host: str | None = None
+    pid: int | None = None
+    """The machine and process that run it: a run whose process is gone is reaped at once (models/crashes.py)."""
+    lease_id: str | None = None
+    """The run's Prefect concurrency lease, released when a crashed run is reaped."""
     started_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
@@ -81,7 +87,8 @@ class RunLog:
     """
 
     def __init__(self, integration_id: int, action: str, trigger: Trigger | str, flow_run_id: str | None,
-                 log_id: int | None = None, record_ref: str | None = None, attempt: int = 1):
+                 log_id: int | None = None, record_ref: str | None = None, attempt: int = 1,
+                 lease_id: str | None = None):
         """Start a new log row, or take over the Queued row `log_id` an action request wrote, or the
         row of an earlier attempt of the same flow run (a retry): one run, one log."""
         log = None
@@ -99,6 +106,7 @@ class RunLog:
         log.attempt = attempt
         log.status = ActionStatus.in_progress
         log.flow_run_id = flow_run_id
+        log.host, log.pid, log.lease_id = socket.gethostname(), os.getpid(), lease_id
         log.message, log.finished_at = "", None
         log.started_at = utcnow()
         self.log = log

@@ -4,6 +4,8 @@ flow retries re-run the same flow run, with one action log; a skipped run counts
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.concurrency.sync import concurrency
@@ -14,7 +16,7 @@ from ihub.vendor import Fault
 from flows.sync import sync_integration
 from models.config import Integration, IntegrationStatus
 from models.engine import session
-from models.logs import ActionLog
+from models.logs import ActionLog, ActionStatus, RunLog
 from tests.conftest import make_integration
 from tests.test_alerts import inbox, save_plain_block, smtp_block  # noqa: F401  (fixtures)
 
@@ -109,8 +111,10 @@ def test_a_second_run_while_one_holds_the_integration_is_skipped_and_says_so(act
     change(integration.id, error_threshold=1)
     monkeypatch.setenv("IHUB_CONCURRENT_RUN_WAIT_SECONDS", "0.5")
     sync_integration("acme/assets")  # creates the limit
-    with concurrency(lease_name(integration.id), occupy=1, strict=True):  # another worker's run holds it
+    with concurrency(lease_name(integration.uid), occupy=1, strict=True):  # another worker's run holds it
+        other = RunLog(integration.id, "Import Assets", "schedule", str(uuid4()))  # and is In Progress
         state = sync_integration("acme/assets", return_state=True)
+        other.finish(ActionStatus.completed, "done")
     assert state.is_completed() and state.name == "Skipped"
     last = logs(integration.id)[-1]
     assert last.status.value == "Skipped" and "another run of acme/assets was in progress" in last.message

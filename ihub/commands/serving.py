@@ -24,6 +24,8 @@ def _report(changes) -> None:
         done(f"deployment {name}")
     for name in changes.removed:
         console.print(f"[yellow]−[/] deployment {name} removed: its integration is gone", highlight=False)
+    for line in changes.reaped:
+        console.print(f"[yellow]![/] {line}", highlight=False)
 
 
 def serve(
