@@ -10,18 +10,20 @@ headers such as `X-Api-Key: …`, and the query string of URLs.
 The registry is process-wide on purpose: Prefect runs tasks in threads of its own, where a
 context variable set by the flow would not be seen. Values are only ever added.
 
-It runs on messages (a few hundred characters), never on records.
+It runs on messages (a few hundred characters), never on records. `redact_logs` puts it on
+loggers too (the Prefect run loggers), for the tracebacks and messages Prefect writes itself.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import threading
 from urllib.parse import quote, quote_plus
 
-REDACTED = "[redacted]"
+REDACTED = "[REDACTED]"  # upper case: rich does not take it for markup
 
 MIN_SECRET_CHARS = 6
 """Shorter values are not registered: they would blank out ordinary words of every message."""
@@ -86,3 +88,23 @@ def _looks_like_a_credential(value: str) -> bool:
     if len(value) >= 20:
         return True
     return len(value) >= 8 and any(char.isdigit() or char in "-._~+/=" for char in value)
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts each record of a logger in place: its message and the text of its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+def redact_logs(*names: str) -> None:
+    """Redact every record logged on the loggers `names` (once each, however often it is called)."""
+    for name in names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(existing, RedactingFilter) for existing in logger.filters):
+            logger.addFilter(RedactingFilter())
