@@ -379,7 +379,7 @@ def test_secret_stdin_needs_the_other_fields_as_options_and_a_line_per_secret():
     assert runner.invoke(app, ["partners", "add", "acme", "servicenow", "demo-vendor"]).exit_code == 0
     asked = runner.invoke(app, ["partners", "connect", "acme", "servicenow", "--region", "servicenow",
                                 "--secret-stdin"], input="pw-123456\n")
-    assert asked.exit_code == 1 and "--secret-stdin reads only the secrets: give --username as options" in asked.output
+    assert asked.exit_code == 1 and "--secret-stdin reads only the secrets: give --username on the command line" in asked.output
     empty = runner.invoke(app, ["partners", "connect", "acme", "demo-vendor", "--region", "local", "--secret-stdin"],
                           input="")
     assert empty.exit_code == 1 and "--secret-stdin: no line for the api key on stdin" in empty.output

@@ -157,7 +157,7 @@ def _read_secrets(given: dict[str, str | None], needed: tuple[str, ...]) -> None
     asked = [field for field in needed if field not in _SECRET_FIELDS and given[field] is None]
     if asked:
         fail(f"--secret-stdin reads only the secrets: give {', '.join('--' + f.replace('_', '-') for f in asked)} "
-             "as options")
+             "on the command line")
     lines = sys.stdin.read().splitlines()
     for field in (field for field in needed if field in _SECRET_FIELDS and given[field] is None):
         value = lines.pop(0).strip() if lines else ""
