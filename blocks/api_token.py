@@ -44,5 +44,9 @@ class ApiTokenCredentials(Block):
     prefix: str = Field(default="Bearer", description="Written before the token in the header; may be empty.")
     query_param: str = Field(default="api_key", description="Query parameter name, for query placement.")
 
+    def secret_values(self) -> list[str]:
+        """What `models.redact` must keep out of every message."""
+        return [self.token.get_secret_value()]
+
     def auth(self) -> httpx.Auth:
         return ApiTokenAuth(self.token, self.placement, self.header_name, self.prefix, self.query_param)

@@ -25,6 +25,10 @@ class AwsCredentials(Block):
     region: str = Field(description="e.g. us-east-1")
     service: str = Field(description="the signing name of the service, e.g. execute-api, ssm")
 
+    def secret_values(self) -> list[str]:
+        """What `models.redact` must keep out of every message (the signature is caught by its pattern)."""
+        return [secret.get_secret_value() for secret in (self.secret_access_key, self.session_token) if secret]
+
     def auth(self) -> httpx.Auth:
         return AwsSigV4Auth(self)
 

@@ -6,6 +6,8 @@ import httpx
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
+from models.redact import basic_form
+
 
 class BasicCredentials(Block):
     """A username and password, sent as HTTP Basic authentication."""
@@ -16,6 +18,11 @@ class BasicCredentials(Block):
 
     username: str = Field(description="The user name.")
     password: SecretStr = Field(description="The password.")
+
+    def secret_values(self) -> list[str]:
+        """What `models.redact` must keep out of every message: the password, and the header a server may echo."""
+        password = self.password.get_secret_value()
+        return [password, basic_form(self.username, password)]
 
     def auth(self) -> httpx.Auth:
         return httpx.BasicAuth(self.username, self.password.get_secret_value())

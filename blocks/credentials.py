@@ -16,6 +16,7 @@ from blocks.api_token import ApiTokenCredentials
 from blocks.aws import AwsCredentials
 from blocks.basic import BasicCredentials
 from models.errors import HubError
+from models.redact import register
 
 CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
     "api_token": ("api_key",),
@@ -43,14 +44,17 @@ def credentials_block(auth_type: str, secrets: dict[str, str], settings: dict[st
         raise HubError("AWS credentials need the region to sign requests for")
     try:
         if auth_type == "api_token":
-            return ApiTokenCredentials(token=given["api_key"], **settings)
-        if auth_type == "basic":
-            return BasicCredentials(username=given["username"], password=given["password"], **settings)
-        return AwsCredentials(access_key_id=given["access_key_id"], secret_access_key=given["secret_access_key"],
-                              session_token=given.get("session_token"), region=region, **settings)
+            block = ApiTokenCredentials(token=given["api_key"], **settings)
+        elif auth_type == "basic":
+            block = BasicCredentials(username=given["username"], password=given["password"], **settings)
+        else:
+            block = AwsCredentials(access_key_id=given["access_key_id"], secret_access_key=given["secret_access_key"],
+                                   session_token=given.get("session_token"), region=region, **settings)
     except ValidationError as exc:  # its text would show the values given, secrets included
         problems = "; ".join(f"{'.'.join(map(str, error['loc']))}: {error['msg']}" for error in exc.errors())
         raise HubError(f"{kind} credentials cannot be built: {problems}") from None
+    register(*block.secret_values())  # what the connection test answers may echo them
+    return block
 
 
 def _check(auth_type: str, fields: tuple[str, ...], given: dict[str, str]) -> None:

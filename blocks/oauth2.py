@@ -18,6 +18,7 @@ from pydantic import Field, SecretStr
 
 from models.egress import GuardedTransport
 from models.errors import CredentialsRejected
+from models.redact import basic_form, register
 
 EARLY_REFRESH_SECONDS = 60
 """A token this close to its expiry is replaced before use."""
@@ -39,6 +40,13 @@ class OAuth2Credentials(Block):
     client_auth: Literal["body", "basic"] = Field(
         default="body", description="Send the client id and secret in the form body or as HTTP Basic."
     )
+
+    def secret_values(self) -> list[str]:
+        """What `models.redact` must keep out of every message: the client secret (also as the Basic header of
+        `client_auth: basic`) and the refresh token. The tokens fetched during a run are added as they come."""
+        secret = self.client_secret.get_secret_value()
+        values = [secret, basic_form(self.client_id, secret)]
+        return values + ([self.refresh_token.get_secret_value()] if self.refresh_token else [])
 
     def auth(self) -> httpx.Auth:
         return OAuth2Auth(self)
@@ -66,6 +74,7 @@ class OAuth2Credentials(Block):
                 f"cannot get an OAuth2 token from {where.host}{where.path} ({type(exc).__name__})"
             ) from None
         rotated = token.get("refresh_token")
+        register(token.get("access_token"), rotated)
         if self.grant == "refresh_token" and rotated and rotated != self.refresh_token.get_secret_value():
             self.refresh_token = SecretStr(rotated)
             if self._block_document_name:

@@ -14,6 +14,7 @@ from models.endpoints import get_endpoint
 from models.engine import session
 from models.errors import CredentialsNotFound, HubError, NotFound
 from models.partners import get_partner
+from models.redact import redact
 from models.spec import AuthRef
 from tasks.authenticate import authenticate
 from tasks.connect import check_connection
@@ -34,7 +35,7 @@ def connect_endpoint(endpoint: str) -> EndpointStatus:
     try:
         status, message = EndpointStatus.enabled, check_connection(partner, found.base_url, auth)
     except HubError as exc:
-        status, message = EndpointStatus.failed, str(exc)
+        status, message = EndpointStatus.failed, redact(str(exc))
     with session() as db:
         row = db.get(IntegrationEndpoint, found.id)
         row.status, row.status_message = status, message

@@ -18,6 +18,7 @@ from models.engine import session
 from models.errors import HubError, NotFound
 from models.integrations import find_integration, runnable_spec
 from models.logs import ActionStatus, RunLog, Trigger
+from models.redact import redact
 from models.spec import ConnectorSpec
 from models.targets import EXTERNAL_ID, TABLES
 from tasks.authenticate import authenticate
@@ -52,7 +53,7 @@ def export_record(integration: str, record_ref: str, trigger: Trigger | None = N
         run_log.finish(ActionStatus.failed, failure_message(exc))
         raise
     shown = "/" + path.lstrip("/").partition("?")[0]  # never a query string
-    message = f"{spec.export.method} {shown}: HTTP {status} {answer}".rstrip()
+    message = redact(f"{spec.export.method} {shown}: HTTP {status} {answer}".rstrip())
     if skipped := not_sent(spec):
         message += "; not sent back: " + ", ".join(f"{name} ({why})" for name, why in skipped.items())
     run_log.finish(ActionStatus.completed, message)

@@ -14,6 +14,7 @@ from models.errors import HubError
 from models.integrations import integration_ref
 from models.logs import ActionLog, ActionRequest, ActionStatus, Trigger
 from models.names import SYNC_FLOW
+from models.redact import redact
 
 
 def _run_name() -> str:
@@ -56,7 +57,7 @@ def fail_queued(request_id: int, message: str) -> None:
         request = db.get(ActionRequest, request_id)
         log = db.get(ActionLog, request.log_id) if request else None
         if log is not None and log.status == ActionStatus.queued:
-            log.status, log.message, log.finished_at = ActionStatus.failed, message, utcnow()
+            log.status, log.message, log.finished_at = ActionStatus.failed, redact(message), utcnow()
             log.updated_at = log.finished_at
             db.add(log)
             db.commit()

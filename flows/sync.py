@@ -33,6 +33,7 @@ from models.errors import HubError, TooManyRejected
 from models.integrations import find_integration, runnable_spec, save_sync_state
 from models.logs import ActionStatus, RunCounts, RunLog, Trigger, heartbeat, running_log
 from models.names import SYNC_FLOW, slug
+from models.redact import redact
 from models.spec import ConnectorSpec
 from tasks.authenticate import authenticate
 from tasks.deletions import apply_deletions
@@ -238,9 +239,10 @@ def _count(summary: SyncSummary, run_log: RunLog, future, batch: Batch, mapped) 
 
 
 def failure_message(exc: BaseException) -> str:
+    """An exception as one line for the log and the artifact, redacted of secrets."""
     if isinstance(exc, HubError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+        return redact(str(exc))
+    return redact(f"{type(exc).__name__}: {exc}")
 
 
 def flow_run_id() -> str | None:
@@ -250,15 +252,15 @@ def flow_run_id() -> str | None:
 
 def _summary_artifact(summary: SyncSummary, failed: str | None = None) -> None:
     """A table on the flow run's page in the UI, and under the integration's key in Artifacts."""
-    rows = [{"measure": "outcome", "value": f"failed: {failed}" if failed else "completed"}]
+    rows = [{"measure": "outcome", "value": f"failed: {redact(failed)}" if failed else "completed"}]
     rows += [{"measure": name, "value": value}
              for name, value in summary.model_dump(exclude={"integration", "first_rejections",
                                                             "deletions_skipped"}).items()]
-    rows += [{"measure": "rejected record", "value": reason} for reason in summary.first_rejections]
+    rows += [{"measure": "rejected record", "value": redact(reason)} for reason in summary.first_rejections]
     if summary.deletions_skipped:
         rows.append({"measure": "deletions", "value": summary.deletions_skipped})
     create_table_artifact(
         key=f"sync-{slug(summary.integration)}",
         table=rows,
-        description=f"Sync of {summary.integration}{' failed' if failed else ''}: {summary.message()}",
+        description=redact(f"Sync of {summary.integration}{' failed' if failed else ''}: {summary.message()}"),
     )

@@ -109,13 +109,27 @@ class Fault:
     """Seconds to wait before answering (a slow vendor)."""
     body: str | None = None
     content_type: str = "application/json"
+    cut_off: bool = False
+    """Announce a longer body than is sent, then close the connection (a response cut off mid-body)."""
 
     async def answer(self) -> Response:
         if self.delay:
             await asyncio.sleep(self.delay)
         headers = {"Retry-After": self.retry_after} if self.retry_after else {}
         body = self.body if self.body is not None else orjson.dumps({"error": f"injected fault {self.status}"})
-        return Response(body, status_code=self.status, media_type=self.content_type, headers=headers)
+        answer = _CutOff if self.cut_off else Response
+        return answer(body, status_code=self.status, media_type=self.content_type, headers=headers)
+
+
+class _CutOff(Response):
+    """Sends its headers with a Content-Length 1000 bytes longer than the body, then the body, then
+    stops: the server closes the connection (and logs that the response was not completed)."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        headers = [(name, value) for name, value in self.raw_headers if name != b"content-length"]
+        headers.append((b"content-length", str(len(self.body) + 1000).encode()))
+        await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
+        await send({"type": "http.response.body", "body": self.body, "more_body": True})
 
 
 @dataclass

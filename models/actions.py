@@ -15,6 +15,7 @@ from models.config import ActionKind, Customer, Integration, IntegrationAction, 
 from models.errors import Forbidden, Invalid, NotFound
 from models.integrations import integration_ref
 from models.logs import ActionLog, ActionRequest, ActionStatus, RunCounts, Trigger
+from models.redact import redact
 
 FINISHED = {ActionStatus.completed, ActionStatus.failed, ActionStatus.cancelled}
 
@@ -157,7 +158,7 @@ def report_log(db: Session, integration: Integration, *, log_id: int | None = No
         if status is not None:
             log.status = status
     if message is not None:
-        log.message = message
+        log.message = redact(message)
     if counts is not None:
         for name in RunCounts.model_fields:
             setattr(log, name, getattr(counts, name))

@@ -14,6 +14,7 @@ from sqlmodel import Field, SQLModel, select
 
 from models.config import Integration, enum_column, utcnow
 from models.engine import session
+from models.redact import redact
 
 
 class ActionStatus(str, Enum):
@@ -119,7 +120,7 @@ class RunLog:
 
     def finish(self, status: ActionStatus, message: str) -> None:
         self.log.status = status
-        self.log.message = message
+        self.log.message = redact(message)
         self.log.finished_at = utcnow()
         self._save()
 

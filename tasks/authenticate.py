@@ -1,4 +1,8 @@
-"""Turn an integration's credentials reference into an `httpx.Auth`, loading the Prefect block."""
+"""Turn an integration's credentials reference into an `httpx.Auth`, loading the Prefect block.
+
+The block's secret values are registered for redaction as it is loaded, so no message of the run
+(the sync, the connection test, an export) can show them.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from prefect.cache_policies import NO_CACHE
 from blocks import CREDENTIAL_BLOCKS
 from models.spec import AuthRef
 from models.errors import CredentialsNotFound
+from models.redact import register
 from tasks.transient import TASK_RETRIES, TASK_RETRY_DELAYS, retry_transient
 
 
@@ -23,4 +28,5 @@ def authenticate(auth: AuthRef) -> httpx.Auth:
             f"no {auth.type} credentials block named '{auth.block}': create the credentials "
             f"before running the integration"
         ) from None
+    register(*block.secret_values())
     return block.auth()

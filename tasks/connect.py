@@ -16,6 +16,7 @@ from models.errors import CredentialsRejected, VendorError
 from models.partners import PartnerApplication
 from models.paths import MISSING, compile_path
 from models.spec import RequestSpec
+from models.redact import redact
 from tasks.http import RETRY_STATUSES, RetryPolicy, send
 
 ATTEMPTS = 2
@@ -52,11 +53,11 @@ def _reason(response: httpx.Response, paths: list[str]) -> str | None:
     """The vendor's own words: its error message fields, or where it redirected to."""
     if response.is_redirect:
         target = response.url.join(response.headers["location"])
-        return f"redirected to {target.host}{target.path}"
+        return redact(f"redirected to {target.host}{target.path}")
     try:
         body = response.json()
     except ValueError:
         return None
     found = [compile_path(path).first(body) for path in paths]
-    text = ": ".join(str(value).strip() for value in found if value not in (MISSING, None, ""))
+    text = redact(": ".join(str(value).strip() for value in found if value not in (MISSING, None, "")))
     return text[:REASON_CHARS] + ("…" if len(text) > REASON_CHARS else "") or None

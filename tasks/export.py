@@ -24,8 +24,9 @@ from prefect.cache_policies import NO_CACHE
 from blocks.host_bound import vendor_client
 from models.errors import HubError
 from models.paths import path_keys
+from models.redact import redact
 from models.spec import ConnectorSpec, FieldRule, MapValues, placeholders
-from tasks.http import RetryPolicy, failure, send
+from tasks.http import SNIPPET_SCAN_CHARS, RetryPolicy, failure, send
 
 ANSWER_CHARS = 120
 
@@ -107,5 +108,5 @@ def push_record(spec: ConnectorSpec, auth: httpx.Auth, body: dict[str, Any], pat
         response = send(client, request, spec.vendor, RetryPolicy.from_spec(spec.http))
     if response.is_error:
         raise failure(response, spec.vendor)
-    answer = " ".join(response.text.split())
+    answer = redact(" ".join(response.text[:SNIPPET_SCAN_CHARS].split()))
     return response.status_code, answer[:ANSWER_CHARS] + ("…" if len(answer) > ANSWER_CHARS else "")

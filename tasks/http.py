@@ -1,8 +1,9 @@
 """One HTTP request, retried the way a polite API client should.
 
-429, 5xx, timeouts and connection errors are retried with exponential backoff and jitter,
-waiting at least what `Retry-After` asks. `sleep` and `now` are injectable so tests run on a
-fake clock.
+429, 5xx, timeouts, connection errors and responses cut off mid-body are retried with
+exponential backoff and jitter, waiting at least what `Retry-After` asks. `sleep` and `now` are
+injectable so tests run on a fake clock. The messages carry a vendor's own words redacted of
+secrets (`models.redact`): an error body may echo the token or the URL it was sent.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ import httpx
 import orjson
 
 from models.errors import CredentialsRejected, HubError, VendorError
+from models.redact import redact
 from models.spec import HttpSpec
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+SNIPPET_SCAN_CHARS = 4000
+"""How much of an error body is read for its first 200 characters (a 5xx page can be megabytes)."""
 
 
 @dataclass
@@ -84,11 +88,15 @@ def send(client: httpx.Client, request: httpx.Request, vendor: str, policy: Retr
     for attempt in range(1, policy.max_attempts + 1):
         last = attempt == policy.max_attempts
         policy.pace()
+        response = None
         try:
-            response = client.send(request)
+            response = client.send(request, stream=True)
+            response.read()  # apart from `send`, to tell a body cut off from a vendor out of reach
         except httpx.TransportError as exc:  # timeouts included
+            if response is not None:
+                response.close()
             if last:
-                raise VendorError(_unreachable(vendor, request, exc, attempt)) from None
+                raise VendorError(_unreachable(vendor, request, exc, attempt, answered=response is not None)) from None
             policy.sleep(policy.delay(attempt, None))
             continue
         rule = policy.rule(response.status_code)
@@ -97,24 +105,30 @@ def send(client: httpx.Client, request: httpx.Request, vendor: str, policy: Retr
             continue
         if rule in ("ok", "ignore"):
             return response
-        raise failure(response, vendor)
+        raise failure(response, vendor, attempts=attempt if rule == "retry" and attempt > 1 else None)
     raise AssertionError("unreachable")  # the loop returns or raises on its last attempt
 
 
-def _unreachable(vendor: str, request: httpx.Request, exc: httpx.TransportError, attempts: int) -> str:
+def _unreachable(vendor: str, request: httpx.Request, exc: httpx.TransportError, attempts: int,
+                 answered: bool = False) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return f"{vendor} did not answer in time on {request.url.path} after {attempts} attempts"
+    if answered:  # the status line and headers came, the body did not come whole
+        return f"{vendor} cut off the response on {request.url.path} after {attempts} attempts"
     return (f"cannot reach {vendor} at {request.url.host}:{request.url.port or ''} "
             f"({type(exc).__name__}) after {attempts} attempts")
 
 
-def failure(response: httpx.Response, vendor: str) -> HubError:
-    """The error for a response that failed (not to be retried or ignored), for the caller to raise."""
+def failure(response: httpx.Response, vendor: str, attempts: int | None = None) -> HubError:
+    """The error for a response that failed (not to be retried or ignored), for the caller to raise;
+    `attempts` when it failed the same way every time it was retried."""
     status = response.status_code
     path = response.request.url.path
     if status in (401, 403):
         return CredentialsRejected(f"credentials rejected by {vendor} (HTTP {status} on {path})")
-    return VendorError(f"{vendor} answered HTTP {status} on {path}: {_snippet(response)}")
+    message = f"{vendor} answered HTTP {status} on {path}" + (f" after {attempts} attempts" if attempts else "")
+    snippet = _snippet(response)
+    return VendorError(f"{message}: {snippet}" if snippet else message)
 
 
 def decode_json(response: httpx.Response, vendor: str) -> Any:
@@ -128,5 +142,6 @@ def decode_json(response: httpx.Response, vendor: str) -> Any:
 
 
 def _snippet(response: httpx.Response) -> str:
-    text = response.text.strip().replace("\n", " ")
+    """The start of the vendor's answer, redacted before it is cut (a secret cut in two would not match)."""
+    text = redact(" ".join(response.text[:SNIPPET_SCAN_CHARS].split()))
     return text[:200] + ("…" if len(text) > 200 else "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import tempfile
 import uuid
@@ -15,6 +16,8 @@ os.environ.update({
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL",
     "IHUB_ALLOWED_HOSTS": "127.0.0.0/8,::1,localhost",  # the demo vendor is on loopback, which is refused by default
+    # As `ihub` does: blocks are encrypted with a key of our own, not one kept in Prefect's database.
+    "PREFECT_SERVER_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
 })
 os.environ.pop("PREFECT_API_URL", None)
 

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from ihub.api import catalog, customers, integrations, logs, phone_home, security
 from ihub.api.deps import no_nul_in_url
 from models.errors import Conflict, Forbidden, HubError, Invalid, NotFound
+from models.redact import redact
 
 PREFIX = "/api/v1"
 _STATUS = {NotFound: 404, Conflict: 409, Invalid: 422, Forbidden: 403}
@@ -34,7 +35,7 @@ def create_app(admin_token: str | None = None) -> FastAPI:
 
 async def _hub_error(_request: Request, exc: HubError) -> JSONResponse:
     status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 422)
-    return JSONResponse({"detail": str(exc)}, status_code=status)
+    return JSONResponse({"detail": redact(str(exc))}, status_code=status)
 
 
 async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -44,7 +45,7 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> J
         where = ".".join(str(part) for part in error["loc"])
         problem = error["msg"].removeprefix("Value error, ")
         problems.append(f"{where}: {problem}" if where else problem)
-    return JSONResponse({"detail": "; ".join(problems)}, status_code=422)
+    return JSONResponse({"detail": redact("; ".join(problems))}, status_code=422)
 
 
 def serve(host: str, port: int) -> None:

@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from ihub.api.deps import get_db
+from ihub.settings import private_file, write_private
 from models.api_keys import integration_for_key
 from models.config import Integration
 from models.engine import hub_home
@@ -30,10 +31,8 @@ def admin_token() -> tuple[str, Path | None]:
         return token, None
     path = hub_home() / "admin-token"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(32))
-    return path.read_text().strip(), path
+        write_private(path, secrets.token_urlsafe(32))
+    return private_file(path).read_text().strip(), path
 
 
 def _unauthorized() -> HTTPException:

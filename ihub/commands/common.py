@@ -14,12 +14,13 @@ from sqlmodel import Session
 
 from models.engine import migrate, session
 from models.errors import HubError
+from models.redact import redact
 
 console = Console()
 
 
 def fail(message: str) -> None:
-    console.print(f"[red]Error:[/] {message}", highlight=False)
+    console.print(f"[red]Error:[/] {redact(message)}", highlight=False)
     raise typer.Exit(1)
 
 

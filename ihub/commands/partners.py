@@ -1,7 +1,13 @@
-"""`ihub partners`: the partner catalog, partners added to a customer, connecting them (seed 001)."""
+"""`ihub partners`: the partner catalog, partners added to a customer, connecting them (seed 001).
+
+Secrets are best not typed as options (`ps` and the shell history show them): `connect` asks
+for each one without echo, reads them from stdin with `--secret-stdin`, or takes them from an
+environment variable.
+"""
 
 from __future__ import annotations
 
+import sys
 from typing import List, Optional
 
 import typer
@@ -16,6 +22,7 @@ app = typer.Typer(help="Partner applications: the catalog, and connecting a cust
 
 _SECRET_FIELDS = {"api_key", "password", "secret_access_key", "session_token"}
 _OPTIONAL_FIELDS = {"session_token"}
+_VISIBLE = "Visible in ps and shell history: prefer the hidden prompt, --secret-stdin or"
 
 
 @app.command()
@@ -99,14 +106,25 @@ def connect(
     partner: str,
     region: str = typer.Option(..., help="One of the partner's regions (`ihub partners show PARTNER`)."),
     tenant: Optional[str] = typer.Option(None, help="Your tenant, for regions whose URL has {tenant}."),
-    api_key: Optional[str] = typer.Option(None, envvar="IHUB_PARTNER_API_KEY", help="Asked for when needed."),
+    api_key: Optional[str] = typer.Option(None, envvar="IHUB_PARTNER_API_KEY", show_envvar=False,
+                                          help=f"{_VISIBLE} IHUB_PARTNER_API_KEY."),
     username: Optional[str] = typer.Option(None),
-    password: Optional[str] = typer.Option(None, envvar="IHUB_PARTNER_PASSWORD"),
+    password: Optional[str] = typer.Option(None, envvar="IHUB_PARTNER_PASSWORD", show_envvar=False,
+                                           help=f"{_VISIBLE} IHUB_PARTNER_PASSWORD."),
     access_key_id: Optional[str] = typer.Option(None),
-    secret_access_key: Optional[str] = typer.Option(None, envvar="IHUB_PARTNER_SECRET_ACCESS_KEY"),
-    session_token: Optional[str] = typer.Option(None),
+    secret_access_key: Optional[str] = typer.Option(None, envvar="IHUB_PARTNER_SECRET_ACCESS_KEY", show_envvar=False,
+                                                    help=f"{_VISIBLE} IHUB_PARTNER_SECRET_ACCESS_KEY."),
+    session_token: Optional[str] = typer.Option(None, envvar="IHUB_PARTNER_SESSION_TOKEN", show_envvar=False,
+                                                help=f"{_VISIBLE} IHUB_PARTNER_SESSION_TOKEN."),
+    secret_stdin: bool = typer.Option(False, "--secret-stdin",
+                                      help="Read the secrets not given from stdin, one a line, in this order: "
+                                           "the API key; the password; the secret access key, then the session "
+                                           "token (a line that may be left out)."),
 ) -> None:
-    """Connect a partner with its credentials and region; the connection is tested at once."""
+    """Connect a partner with its credentials and region; the connection is tested at once.
+
+    A secret that is not given is asked for without echo, or read from stdin with --secret-stdin.
+    """
     from blocks.credentials import CREDENTIAL_FIELDS
     from ihub.operations import connect_partner
     from models.endpoints import partner_endpoint
@@ -117,6 +135,8 @@ def connect(
     with hub() as db:
         auth_type = get_partner(partner_endpoint(db, customer, partner).partner).auth_type
     needed = CREDENTIAL_FIELDS[auth_type]
+    if secret_stdin:
+        _read_secrets(given, needed)
     for field in needed:  # ask for what was not given, hiding secrets as they are typed
         if given[field] is None and field not in _OPTIONAL_FIELDS:
             given[field] = typer.prompt(field.replace("_", " ").capitalize(), hide_input=field in _SECRET_FIELDS)
@@ -130,6 +150,20 @@ def connect(
         fail(f"{partner} of {customer} could not connect (status {endpoint.status.value}): {endpoint.status_message}")
     done(f"{partner} of {customer} is connected (status {endpoint.status.value}, region {endpoint.region}): "
          f"{endpoint.status_message}")
+
+
+def _read_secrets(given: dict[str, str | None], needed: tuple[str, ...]) -> None:
+    """Fill the secrets not given from stdin, one a line; the other fields must be options then."""
+    asked = [field for field in needed if field not in _SECRET_FIELDS and given[field] is None]
+    if asked:
+        fail(f"--secret-stdin reads only the secrets: give {', '.join('--' + f.replace('_', '-') for f in asked)} "
+             "on the command line")
+    lines = sys.stdin.read().splitlines()
+    for field in (field for field in needed if field in _SECRET_FIELDS and given[field] is None):
+        value = lines.pop(0).strip() if lines else ""
+        if not value and field not in _OPTIONAL_FIELDS:
+            fail(f"--secret-stdin: no line for the {field.replace('_', ' ')} on stdin")
+        given[field] = value or None
 
 
 @app.command("disconnect")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Optional
 
 import typer
@@ -23,12 +24,18 @@ def set_(
                                        help="Default: 587 for starttls, 465 for ssl, 25 for plain."),
     security: str = typer.Option("starttls", help="ssl, starttls, or plain (no encryption: a local relay)."),
     username: Optional[str] = typer.Option(None, help="Log in as; leave out for a relay that needs no login."),
-    password: Optional[str] = typer.Option(None, help="Asked for, without echo, when --username is given."),
+    password: Optional[str] = typer.Option(
+        None, envvar="IHUB_SMTP_PASSWORD", show_envvar=False,
+        help="Visible in ps and shell history: leave it out to be asked without echo, or use --secret-stdin or "
+             "IHUB_SMTP_PASSWORD."),
+    secret_stdin: bool = typer.Option(False, "--secret-stdin", help="Read the password from the first line of stdin."),
     sender: Optional[str] = typer.Option(None, help="The From address of the alerts (kept if left out)."),
 ) -> None:
     """Save the SMTP settings (replacing any), in a Prefect block; the password is stored encrypted."""
-    if password is not None and not username:
+    if (password is not None or secret_stdin) and not username:
         fail("--password needs --username")
+    if secret_stdin and password is None:
+        password = sys.stdin.readline().rstrip("\r\n")
     try:
         if sender is not None:
             sender = normalize_email(sender)
