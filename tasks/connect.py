@@ -15,8 +15,8 @@ from blocks.host_bound import vendor_client
 from models.errors import CredentialsRejected, VendorError
 from models.partners import PartnerApplication
 from models.paths import MISSING, compile_path
-from models.spec import RequestSpec
 from models.redact import redact
+from models.spec import RequestSpec
 from tasks.http import RETRY_STATUSES, RetryPolicy, send
 
 ATTEMPTS = 2
