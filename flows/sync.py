@@ -167,6 +167,7 @@ def _sync(integration: str, record, spec: ConnectorSpec, run_log: RunLog, full_r
             writing = (future, batch, mapped)
         if writing is not None:
             _count(summary, run_log, *writing)
+            writing = None  # counted: a failure below must not count it twice
         summary.check_rejections(spec.max_rejected_share)
         if seen is not None:
             _delete_missing(summary, run_log, spec, record.id, record.deleted_mode, seen)
