@@ -215,8 +215,6 @@ class _Field(NamedTuple):
 
     name: str
     get: Callable[[Any], Any] | None
-    explain: Callable[[Any], str | None] | None
-    """Why `get` found nothing: None when the value is absent, else the drift."""
     constant: Any
     default: Any
     required: bool
@@ -235,14 +233,16 @@ class RecordMapper:
         self.sync_key = spec.sync_key
         self.sync_source = spec.mapping[spec.sync_key].source or "a constant"
         self.fields = [self._compile(name, rule, types) for name, rule in spec.mapping.items()]
+        # field -> why its path found nothing: looked up only then, so the per-record loop is unchanged
+        self._explain = {name: compile_path(rule.source).explain for name, rule in spec.mapping.items()
+                         if rule.source is not None}
         self._key_getter = next(field.get for field in self.fields if field.name == self.sync_key)
 
     @staticmethod
     def _compile(name: str, rule: FieldRule, types: dict[str, type] | None) -> _Field:
-        get = explain = None
+        get = None
         if rule.source is not None:
-            path = compile_path(rule.source)
-            get, explain = path.first, path.explain
+            get = compile_path(rule.source).first
         elif rule.template is not None:
             get = _template(rule.template)
         steps = [compile_transform(transform) for transform in rule.transforms]
@@ -252,7 +252,7 @@ class RecordMapper:
         kind, coerce = (None, None)
         if types is not None and name != EXTERNAL_ID:
             kind, coerce = COERCE_TO[types[name]]
-        return _Field(name, get, explain, rule.constant, rule.default, rule.required, rule.source or rule.template,
+        return _Field(name, get, rule.constant, rule.default, rule.required, rule.source or rule.template,
                       tuple(steps), kind, coerce)
 
     def map(self, records: list[Any]) -> MappedBatch:
@@ -286,11 +286,11 @@ class RecordMapper:
         if not isinstance(record, dict):
             raise Rejected(f"a record must be a JSON object, got {type(record).__name__}")
         values = {}
-        for name, get, explain, constant, default, required, origin, steps, kind, coerce in self.fields:
+        for name, get, constant, default, required, origin, steps, kind, coerce in self.fields:
             value = constant if get is None else get(record)
             if value is MISSING or value is None:
-                if value is MISSING and explain is not None and (why := explain(record)) is not None:
-                    raise Drifted(f"{origin}: {why}")
+                if value is MISSING:
+                    self._raise_if_drifted(name, origin, record)
                 value = default
                 if value is None:
                     if required:
@@ -309,6 +309,13 @@ class RecordMapper:
                     raise Rejected(f"field '{name}': {exc}") from None
             values[name] = value
         return values
+
+    def _raise_if_drifted(self, name: str, origin: str | None, record: Any) -> None:
+        """Raise `Drifted` when the path of field `name` found nothing because the record's shape changed."""
+        explain = self._explain.get(name)
+        why = explain(record) if explain is not None else None
+        if why is not None:
+            raise Drifted(f"{origin}: {why}")
 
     def _guess_key(self, record: Any) -> str | None:
         """The sync key of a rejected record, if it can be read at all, so the log can name it."""
