@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from blocks import ApiTokenCredentials
-from flows.sync import sync_integration
+from flows.sync import SyncSummary, sync_integration
+from models.errors import TooManyRejected
 from models.logs import ActionStatus
 from tests.conftest import make_integration, stored_assets as assets
 from tests.test_update_types import last_log, summary_artifact
@@ -89,3 +90,20 @@ def test_a_run_where_most_records_drift_fails_and_says_why(sqlite_url, vendor):
     assert log.message == ("300 of 350 records were rejected (86%), more than the 50% this integration allows; "
                            f"drift: {FLAT_MODEL}, in 300 records")
     assert all(row.model != "flat" and row.model is not None for row in assets(integration.id).values())
+
+
+def test_the_message_names_bad_values_first_then_drift_most_records_first():
+    summary = SyncSummary(integration="acme/assets", fetched=100, pages=1, unchanged=90, rejected=10, drifted=9,
+                          first_rejections=["7: field 'cost': expected a number, got 'a lot'"],
+                          drift={f"f{n}: expected text, got an object": n for n in range(1, 4)} | {FLAT_MODEL: 3})
+    assert summary.message() == (
+        "fetched 100 records in 1 pages: 0 inserted, 0 updated, 90 unchanged, 10 rejected "
+        "(first: 7: field 'cost': expected a number, got 'a lot'); "
+        "drift: f3: expected text, got an object, in 3 records; "
+        f"drift: {FLAT_MODEL}, in 3 records; "
+        "drift: f2: expected text, got an object, in 2 records; "
+        "drift: f1: expected text, got an object, in 1 record")
+    summary.drift |= {f"g{n}: expected a list at g, got a string": 1 for n in range(3)}
+    assert summary.drift_message().endswith("; drift: 2 more reasons in the run's summary artifact")
+    with pytest.raises(TooManyRejected, match=r"allows; first: 7: field 'cost'.*; drift: f3: expected text"):
+        summary.check_rejections(0.05)
