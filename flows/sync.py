@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, Iterator
 
 from prefect import flow, get_run_logger, runtime
@@ -54,11 +55,14 @@ FIRST_REJECTIONS = 5
 
 
 class SyncSummary(RunCounts):
-    """What a run did: its counts, the first rejected records' reasons, and how long it took."""
+    """What a run did: its counts, the first rejected records' reasons, its drift, and how long it took."""
 
     integration: str
     seconds: float = 0.0
     first_rejections: list[str] = Field(default_factory=list)
+    """The first records rejected for a bad value; drifted records are counted in `drift` instead."""
+    drift: dict[str, int] = Field(default_factory=dict)
+    """Each schema drift reason -> how many records it rejected (they keep their stored values)."""
     deletions_skipped: str = ""
     """Why "deleted" was not applied this run, when the integration has it."""
 
@@ -71,13 +75,27 @@ class SyncSummary(RunCounts):
             counts += f", {self.skipped} skipped (not in the integration's update types)"
         if self.deleted:
             counts += f", {self.deleted} deleted"
+        if self.drift:
+            counts += f"; {self.drift_message()}"
         return counts + (f"; {self.deletions_skipped}" if self.deletions_skipped else "")
+
+    def drift_message(self) -> str:
+        """Each drift reason with its records, most first: "drift: model.name: expected an object at model,
+        got a string, in 500 records"."""
+        reasons = sorted(self.drift.items(), key=lambda item: -item[1])
+        shown = [f"drift: {reason}, in {count} record{'s' if count != 1 else ''}"
+                 for reason, count in reasons[:FIRST_REJECTIONS]]
+        if len(reasons) > FIRST_REJECTIONS:
+            shown.append(f"drift: {len(reasons) - FIRST_REJECTIONS} more reasons in the run's summary artifact")
+        return "; ".join(shown)
 
     def check_rejections(self, max_share: float) -> None:
         if self.fetched and self.rejected / self.fetched > max_share:
+            why = [f"first: {'; '.join(self.first_rejections)}"] if self.first_rejections else []
+            why += [self.drift_message()] if self.drift else []
             raise TooManyRejected(
                 f"{self.rejected} of {self.fetched} records were rejected ({self.rejected / self.fetched:.0%}), "
-                f"more than the {max_share:.0%} this integration allows; first: {'; '.join(self.first_rejections)}"
+                f"more than the {max_share:.0%} this integration allows; {'; '.join(why)}"
             )
 
 
@@ -175,6 +193,7 @@ def _sync(integration: str, record, spec: ConnectorSpec, run_log: RunLog, full_r
             writing = (future, batch, mapped)
         if writing is not None:
             _count(summary, run_log, *writing)
+            writing = None  # counted: a failure below must not count it twice
         summary.check_rejections(spec.max_rejected_share)
         if seen is not None:
             _delete_missing(summary, run_log, spec, record.id, record.deleted_mode, seen)
@@ -232,8 +251,16 @@ def _count(summary: SyncSummary, run_log: RunLog, future, batch: Batch, mapped) 
     summary.unchanged += counts.unchanged
     summary.skipped += counts.skipped
     summary.rejected += len(mapped.rejected)
-    for rejection in mapped.rejected[:FIRST_REJECTIONS - len(summary.first_rejections)]:
-        summary.first_rejections.append(f"{rejection.sync_key or 'record without key'}: {rejection.reason}")
+    if len(summary.first_rejections) < FIRST_REJECTIONS:
+        plain = (rejection for rejection in mapped.rejected if not rejection.drift)
+        for rejection in islice(plain, FIRST_REJECTIONS - len(summary.first_rejections)):
+            summary.first_rejections.append(f"{rejection.sync_key or 'record without key'}: {rejection.reason}")
+    for reason, records in mapped.drift.items():
+        if reason not in summary.drift:
+            get_run_logger().warning(f"schema drift: {reason}, in {records} of {len(batch.records)} records of a "
+                                     "batch; they are rejected and keep their stored values")
+        summary.drift[reason] = summary.drift.get(reason, 0) + records
+        summary.drifted += records
     summary.expected_total = batch.total
     run_log.progress(summary)
 
@@ -254,9 +281,11 @@ def _summary_artifact(summary: SyncSummary, failed: str | None = None) -> None:
     """A table on the flow run's page in the UI, and under the integration's key in Artifacts."""
     rows = [{"measure": "outcome", "value": f"failed: {redact(failed)}" if failed else "completed"}]
     rows += [{"measure": name, "value": value}
-             for name, value in summary.model_dump(exclude={"integration", "first_rejections",
+             for name, value in summary.model_dump(exclude={"integration", "first_rejections", "drift",
                                                             "deletions_skipped"}).items()]
     rows += [{"measure": "rejected record", "value": redact(reason)} for reason in summary.first_rejections]
+    rows += [{"measure": f"drift: {reason}", "value": records}
+             for reason, records in sorted(summary.drift.items(), key=lambda item: -item[1])]
     if summary.deletions_skipped:
         rows.append({"measure": "deletions", "value": summary.deletions_skipped})
     create_table_artifact(

@@ -27,10 +27,10 @@ _STATUS_STYLE = {
 
 def run_table(title: str, log: ActionLog) -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("pages", "fetched", "inserted", "updated", "unchanged", "rejected", "seconds"):
+    for column in ("pages", "fetched", "inserted", "updated", "unchanged", "rejected", "drifted", "seconds"):
         table.add_column(column, justify="right")
     table.add_row(*(str(getattr(log, name)) for name in ("pages", "fetched", "inserted", "updated",
-                                                         "unchanged", "rejected")), f"{log.seconds:.2f}")
+                                                         "unchanged", "rejected", "drifted")), f"{log.seconds:.2f}")
     return table
 
 

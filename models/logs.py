@@ -46,6 +46,8 @@ class RunCounts(SQLModel):
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    drifted: int = 0
+    """Of the rejected, those whose shape changed at the vendor (schema drift): their stored values are kept."""
     skipped: int = 0
     """Vendor changes the integration's update types leave out (a new record without "created")."""
     deleted: int = 0

@@ -3,6 +3,9 @@
 Plain paths (`model.name`, `$.data.assets`, `addresses[0].street`) compile to a tuple of keys
 and indexes walked directly: they run once per field per record, so they must be cheap.
 Anything richer (wildcards, recursive descent, filters) goes to jsonpath-ng.
+
+When a plain path finds nothing, `explain` tells a value that is simply absent from one whose
+shape changed on the way (schema drift); it walks the path again, so it is called only then.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from jsonpath_ng.ext import parse as jsonpath_parse
 MISSING: Any = object()
 
 _STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_\-]*)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 
 
 class PathError(ValueError):
@@ -47,6 +51,41 @@ class CompiledPath:
                 return MISSING
         return value
 
+    def explain(self, document: Any) -> str | None:
+        """Why `first` found nothing in `document`: None when the value is simply absent (a missing
+        key, an index past the end, a null on the way), else the type mismatch that stopped the walk
+        ("expected an object at model, got a string"). Paths that are not plain are taken as absent."""
+        if self._steps is None:
+            return None
+        value = document
+        for position, step in enumerate(self._steps):
+            if value is None:
+                return None
+            if isinstance(step, str):
+                if not isinstance(value, dict):
+                    return f"expected an object at {self._place(position)}, got {json_kind(value)}"
+            elif not isinstance(value, list):
+                return f"expected a list at {self._place(position)}, got {json_kind(value)}"
+            try:
+                value = value[step]
+            except (KeyError, IndexError):
+                return None
+        return None
+
+    def _place(self, position: int) -> str:
+        """The path up to step `position`, as an operator wrote it: `addresses[0]`, `model`."""
+        if position == 0:
+            return "the top level"
+        text = ""
+        for step in self._steps[:position]:
+            if isinstance(step, int):
+                text += f"[{step}]"
+            elif _NAME.fullmatch(step):
+                text += f".{step}" if text else step
+            else:
+                text += f"[{step!r}]"
+        return text
+
     @property
     def is_plain(self) -> bool:
         """True for a path to one place; False for wildcards, filters and recursive descent."""
@@ -75,6 +114,16 @@ class CompiledPath:
 
     def __repr__(self) -> str:
         return f"CompiledPath({self.expression!r})"
+
+
+def json_kind(value: Any) -> str:
+    """A JSON value's kind, as a message names it: "an object", "a list", "a string", "a number"."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    kind = {dict: "an object", list: "a list", str: "a string"}.get(type(value))
+    return kind or f"a {type(value).__name__}"
 
 
 @lru_cache(maxsize=1024)

@@ -1,4 +1,9 @@
-"""Vendor records -> rows of a hub object. Pure: no I/O, so it is cheap to test and to retry."""
+"""Vendor records -> rows of a hub object. Pure: no I/O, so it is cheap to test and to retry.
+
+A record whose shape changed at the vendor (an object became text on a mapped path, a list came
+where a number was) is schema drift: it is rejected, marked as drift, so its stored row keeps its
+values instead of being overwritten with NULL. A value that is simply absent maps to None.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from typing import Any, Callable, NamedTuple
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from models.paths import MISSING, compile_path
+from models.paths import MISSING, compile_path, json_kind
 from models.spec import ConnectorSpec, FieldRule, Join, MapValues, Transform, template_paths
 from models.targets import EXTERNAL_ID, FIELD_TYPES
 
@@ -19,10 +24,15 @@ class Rejected(ValueError):
     """Raised while mapping one record; the record is set aside with this reason."""
 
 
+class Drifted(Rejected):
+    """The record's shape changed at the vendor: a mapped path or value is not the kind it was."""
+
+
 @dataclass
 class Rejection:
     sync_key: str | None
     reason: str
+    drift: bool = False
 
 
 @dataclass
@@ -30,11 +40,20 @@ class MappedBatch:
     rows: list[dict[str, Any]] = field(default_factory=list)
     """Each row has `sync_key` and the target's fields (custom objects: `sync_key` and `data`)."""
     rejected: list[Rejection] = field(default_factory=list)
+    """Drifted records too, marked `drift`."""
+    drift: dict[str, int] = field(default_factory=dict)
+    """Each drift reason ("model.name: expected an object at model, got a string") -> its records."""
+
+
+def _no_shape(value: Any, expected: str) -> None:
+    """An object or a list where a scalar belongs is drift, not a bad value: raise it as such."""
+    if isinstance(value, (dict, list)):
+        raise Drifted(f"expected {expected}, got {json_kind(value)}")
 
 
 def _to_str(value: Any) -> str:
     if isinstance(value, (dict, list)):
-        raise Rejected(f"expected text, got {'an object' if isinstance(value, dict) else 'a list'}")
+        raise Drifted(f"expected text, got {json_kind(value)}")
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -46,6 +65,7 @@ def _to_float(value: Any) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
+        _no_shape(value, "a number")
         raise Rejected(f"expected a number, got {value!r}") from None
 
 
@@ -62,6 +82,7 @@ def _to_decimal(value: Any) -> Decimal:
     try:
         return Decimal(str(value).strip())
     except InvalidOperation:
+        _no_shape(value, "a number")
         raise Rejected(f"expected a number, got {value!r}") from None
 
 
@@ -76,6 +97,7 @@ def _to_bool(value: Any) -> bool:
         return True
     if text in _FALSE:
         return False
+    _no_shape(value, "true or false")
     raise Rejected(f"expected true or false, got {value!r}")
 
 
@@ -93,6 +115,7 @@ def _to_datetime(value: Any, format: str | None = None) -> datetime:
             expected = f"a date like {format!r}" if format else "an ISO 8601 date"
             raise Rejected(f"expected {expected}, got {value!r}") from None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    _no_shape(value, "a date")
     raise Rejected(f"expected a date, got {value!r}")
 
 
@@ -115,6 +138,7 @@ COERCE_TO: dict[type, tuple[type, Callable[[Any], Any]]] = {
 def _text(name: str, function: Callable[[str], str]) -> Callable[[Any], Any]:
     def apply(value: Any) -> Any:
         if not isinstance(value, str):
+            _no_shape(value, f"text for {name}")
             raise Rejected(f"{name} needs text, got {value!r}")
         return function(value)
     return apply
@@ -158,15 +182,19 @@ def compile_transform(transform: Transform) -> Callable[[Any], Any]:
 
 
 def _template(template: str) -> Callable[[Any], Any]:
-    """Fill "{name.first} {name.last}" from a record; a missing path reads as empty text."""
-    getters = {path: compile_path(path).first for path in template_paths(template)}
+    """Fill "{name.first} {name.last}" from a record; a missing path reads as empty text, a path
+    whose shape changed is drift."""
+    paths = {path: compile_path(path) for path in template_paths(template)}
     pattern = template
-    for index, path in enumerate(getters):
+    for index, path in enumerate(paths):
         pattern = pattern.replace("{" + path, "{" + f"_{index}")
-    names = {f"_{index}": getter for index, getter in enumerate(getters.values())}
+    names = {f"_{index}": path for index, path in enumerate(paths.values())}
 
     def render(record: Any) -> Any:
-        values = {name: get(record) for name, get in names.items()}
+        values = {name: path.first(record) for name, path in names.items()}
+        for name, value in values.items():
+            if value is MISSING and (why := names[name].explain(record)) is not None:
+                raise Drifted(f"{names[name].expression}: {why}")
         if all(value is MISSING or value is None for value in values.values()):
             return MISSING
         return pattern.format(**{n: "" if v is MISSING or v is None else v for n, v in values.items()}).strip()
@@ -205,16 +233,18 @@ class RecordMapper:
         self.sync_key = spec.sync_key
         self.sync_source = spec.mapping[spec.sync_key].source or "a constant"
         self.fields = [self._compile(name, rule, types) for name, rule in spec.mapping.items()]
+        # field -> why its path found nothing: looked up only then, so the per-record loop is unchanged
+        self._explain = {name: compile_path(rule.source).explain for name, rule in spec.mapping.items()
+                         if rule.source is not None}
         self._key_getter = next(field.get for field in self.fields if field.name == self.sync_key)
 
     @staticmethod
     def _compile(name: str, rule: FieldRule, types: dict[str, type] | None) -> _Field:
+        get = None
         if rule.source is not None:
             get = compile_path(rule.source).first
         elif rule.template is not None:
             get = _template(rule.template)
-        else:
-            get = None
         steps = [compile_transform(transform) for transform in rule.transforms]
         if rule.type is not None:
             convert = CONVERT[rule.type]
@@ -233,7 +263,15 @@ class RecordMapper:
                 key = values.pop(self.sync_key) if self.sync_key == EXTERNAL_ID else values.get(self.sync_key)
                 if key is None or key == "":
                     raise Rejected(f"no sync key: '{self.sync_key}' (from {self.sync_source}) is empty")
-                key = _to_str(key)
+                try:
+                    key = _to_str(key)
+                except Drifted as exc:
+                    raise Drifted(f"{self.sync_source}: {exc}") from None
+            except Drifted as exc:
+                reason = str(exc)
+                batch.rejected.append(Rejection(self._guess_key(record), reason, drift=True))
+                batch.drift[reason] = batch.drift.get(reason, 0) + 1
+                continue
             except Rejected as exc:
                 batch.rejected.append(Rejection(self._guess_key(record), str(exc)))
                 continue
@@ -251,6 +289,8 @@ class RecordMapper:
         for name, get, constant, default, required, origin, steps, kind, coerce in self.fields:
             value = constant if get is None else get(record)
             if value is MISSING or value is None:
+                if value is MISSING:
+                    self._raise_if_drifted(name, origin, record)
                 value = default
                 if value is None:
                     if required:
@@ -264,16 +304,25 @@ class RecordMapper:
                     if coerce is not None and value.__class__ is not kind:
                         value = coerce(value)
                 except Rejected as exc:
+                    if exc.__class__ is Drifted and get is not None:  # a vendor's value, not the spec's constant
+                        raise Drifted(f"{origin}: {exc}") from None
                     raise Rejected(f"field '{name}': {exc}") from None
             values[name] = value
         return values
+
+    def _raise_if_drifted(self, name: str, origin: str | None, record: Any) -> None:
+        """Raise `Drifted` when the path of field `name` found nothing because the record's shape changed."""
+        explain = self._explain.get(name)
+        why = explain(record) if explain is not None else None
+        if why is not None:
+            raise Drifted(f"{origin}: {why}")
 
     def _guess_key(self, record: Any) -> str | None:
         """The sync key of a rejected record, if it can be read at all, so the log can name it."""
         if self._key_getter is None or not isinstance(record, dict):
             return None
         value = self._key_getter(record)
-        return None if value is MISSING or value is None else str(value)
+        return None if value is MISSING or value is None or isinstance(value, (dict, list)) else str(value)
 
 
 @task(name="map-records", cache_policy=NO_CACHE)

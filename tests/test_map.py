@@ -44,12 +44,13 @@ def test_unmappable_records_are_rejected_with_reason_and_key_and_the_rest_go_on(
     ]
     batch = map_records.fn(records, SPEC)
     assert [row["sync_key"] for row in batch.rows] == ["1"]
-    assert [(r.sync_key, r.reason) for r in batch.rejected] == [
-        (None, "no sync key: 'external_id' (from id) is empty"),
-        ("3", "field 'cost': expected a number, got 'a lot'"),
-        ("4", "field 'name': expected text, got an object"),
-        (None, "a record must be a JSON object, got str"),
+    assert [(r.sync_key, r.reason, r.drift) for r in batch.rejected] == [
+        (None, "no sync key: 'external_id' (from id) is empty", False),
+        ("3", "field 'cost': expected a number, got 'a lot'", False),
+        ("4", "name: expected text, got an object", True),
+        (None, "a record must be a JSON object, got str", False),
     ]
+    assert batch.drift == {"name: expected text, got an object": 1}
 
 
 def test_constants_defaults_and_required_fields():
@@ -123,3 +124,68 @@ def test_a_formatted_date_fills_a_datetime_column():
                                                                      "format": "%m/%d/%Y"}})
     row = map_records.fn([{"id": 1, "bought": "12/25/2023"}], spec).rows[0]
     assert row["purchased_at"] == datetime(2023, 12, 25, tzinfo=timezone.utc)
+
+
+def test_a_mapped_path_whose_shape_changed_is_drift_and_an_absent_one_is_none():
+    good = make_assets(1, make_users(3))[0]
+    records = [
+        {**good, "id": 1, "model": "Latitude 5420"},          # an object became text
+        {**good, "id": 2, "model": ["Latitude", "Dell"]},     # ... or a list
+        {**good, "id": 3, "model": {"manufacturer": "Dell"}},  # model.name removed: absent
+        {**good, "id": 4, "assignee": None},                   # a null on the way: absent
+        {**good, "id": 5, "location": {"site": {"building": "B2"}}},  # a text leaf became an object
+        {**good, "id": 6, "purchase": {"date": "2024-01-01", "cost": [10, 20]}},  # a number leaf became a list
+        {**good, "id": 7, "purchase": {"date": "not a date", "cost": 1}},          # a bad value, not drift
+    ]
+    batch = map_records.fn(records, SPEC)
+    rows = {row["sync_key"]: row for row in batch.rows}
+    assert sorted(rows) == ["3", "4"]
+    assert rows["3"]["model"] is None and rows["3"]["manufacturer"] == "Dell"
+    assert rows["4"]["assigned_to"] is None
+    assert [(r.sync_key, r.reason, r.drift) for r in batch.rejected] == [
+        ("1", "model.name: expected an object at model, got a string", True),
+        ("2", "model.name: expected an object at model, got a list", True),
+        ("5", "location.site: expected text, got an object", True),
+        ("6", "purchase.cost: expected a number, got a list", True),
+        ("7", "field 'purchased_at': expected an ISO 8601 date, got 'not a date'", False),
+    ]
+    assert batch.drift == {
+        "model.name: expected an object at model, got a string": 1,
+        "model.name: expected an object at model, got a list": 1,
+        "location.site: expected text, got an object": 1,
+        "purchase.cost: expected a number, got a list": 1,
+    }
+
+
+def test_drift_is_counted_per_reason_without_the_record():
+    records = [{"id": n, "model": "flat"} for n in range(1, 501)] + [{"id": 501, "model": {"name": "ok"}}]
+    batch = map_records.fn(records, SPEC)
+    assert len(batch.rows) == 1 and len(batch.rejected) == 500
+    assert batch.drift == {"model.name: expected an object at model, got a string": 500}
+
+
+def test_drift_rejects_even_with_a_default_and_absence_honours_required():
+    spec = spec_with(mapping={"external_id": "id", "model": {"source": "model.name", "default": "unknown"},
+                              "name": {"source": "name", "required": True}})
+    batch = map_records.fn([{"id": 1, "name": "a", "model": "flat"}, {"id": 2, "name": "b"}, {"id": 3}], spec)
+    assert batch.rows == [{"sync_key": "2", "model": "unknown", "name": "b"}]
+    assert [(r.sync_key, r.drift) for r in batch.rejected] == [("1", True), ("3", False)]
+    assert "required field 'name' is missing" in batch.rejected[1].reason
+
+
+def test_drift_in_templates_typed_values_transforms_and_the_sync_key():
+    spec = person_spec(display_name={"template": "{name.first} {name.last}"}, email={"source": "email",
+                       "transforms": ["lower"]})
+    batch = map_records.fn([{"id": 1, "name": "Ada Lovelace"}, {"id": 2, "email": {"work": "a@b.c"}},
+                            {"id": {"value": 3}}], spec)
+    assert [(r.sync_key, r.reason, r.drift) for r in batch.rejected] == [
+        ("1", "name.first: expected an object at name, got a string", True),
+        ("2", "email: expected text for lower, got an object", True),
+        (None, "id: expected text, got an object", True),
+    ]
+    custom = demo_spec(SPEC.request.base_url, target={"object": "custom", "custom_type": "licence"}, mapping={
+        "external_id": "id", "seats": {"source": "seats", "type": "int"}, "meta": "meta"})
+    batch = map_records.fn([{"id": "L1", "seats": {"n": 3}}, {"id": "L2", "seats": 2, "meta": {"any": ["shape"]}}],
+                           custom)
+    assert [(r.reason, r.drift) for r in batch.rejected] == [("seats: expected a number, got an object", True)]
+    assert batch.rows == [{"sync_key": "L2", "data": {"seats": 2, "meta": {"any": ["shape"]}}}]

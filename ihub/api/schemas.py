@@ -247,6 +247,7 @@ class Counts(_In):
     updated: int = _Count
     unchanged: int = _Count
     rejected: int = _Count
+    drifted: int = _Count
     skipped: int = _Count
     deleted: int = _Count
     expected_total: int | None = Field(default=None, ge=0, le=2**31 - 1)
