@@ -36,7 +36,7 @@ def count_outcome(flow, flow_run, state) -> None:
             db.commit()
     if log.status == ActionStatus.completed:
         record_success(log.integration_id)
-    elif log.status == ActionStatus.failed:
+    elif log.status in (ActionStatus.failed, ActionStatus.incomplete):
         disabled = record_failure(log.integration_id, log.message)
         if disabled is not None:
             _disable(disabled, logger)

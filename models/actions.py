@@ -16,7 +16,7 @@ from models.errors import Forbidden, Invalid, NotFound
 from models.integrations import integration_ref
 from models.logs import ActionLog, ActionRequest, ActionStatus, RunCounts, Trigger
 
-FINISHED = {ActionStatus.completed, ActionStatus.failed, ActionStatus.cancelled}
+FINISHED = {ActionStatus.completed, ActionStatus.failed, ActionStatus.cancelled, ActionStatus.incomplete}
 
 
 def list_actions(db: Session, integration: Integration) -> list[IntegrationAction]:
