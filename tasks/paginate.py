@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any, Generator, Iterator, Protocol
+from typing import Any, Generator, Protocol
 
 import httpx
 import orjson

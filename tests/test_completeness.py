@@ -183,6 +183,18 @@ def test_the_stable_sort_is_sent_with_every_page():
                                                                          "per_page": 2}
 
 
+def test_a_sort_is_validated_where_it_is_given():
+    from models.spec import SpecError
+
+    with pytest.raises(SpecError, match="sort.param 'offset' is already the offset_param"):
+        demo_spec("http://x", pagination={"type": "offset", "sort": {"param": "offset", "value": "id"}})
+    with pytest.raises(SpecError, match="pagination.sort: 'sort' is also set in the request; give the order in one"):
+        demo_spec("http://x", pagination={"type": "page", "sort": {"param": "sort", "value": "id"}},
+                  request={"base_url": "http://x", "params": {"sort": "name"}})
+    with pytest.raises(SpecError, match="sort: is not a known field"):
+        demo_spec("http://x", pagination={"type": "cursor", "cursor_path": "next", "sort": {"param": "s", "value": "id"}})
+
+
 def test_the_vendor_orders_by_the_sort_asked_and_an_updated_record_moves_to_the_end(vendor):
     url, data = vendor
     spec = demo_spec(url, pagination={"type": "offset", "limit": 100, "total_path": "meta.total",
@@ -253,29 +265,33 @@ UPDATED_ORDER = {"type": "offset", "limit": 100, "total_path": "meta.total",
                  "sort": {"param": "sort", "value": "updated_at,id"}}
 
 
-@pytest.mark.parametrize("name, pagination, mutations, counts, message", [
-    ("empty page once", None, lambda d: [Mutation(request(d, 3), fault=Fault(empty_page=True))], (350, 7, 0, 0),
-     "re-read the listing once: a page came back empty or short (read 200 distinct records of the 350 the vendor "
-     "reports; an empty page came back at offset 200); read twice, it adds up"),
-    ("insert behind the offset", None, lambda d: [Mutation(request(d, 3), insert_at=0)], (352, 8, 1, 0),
-     "re-read the listing once: the vendor's records shifted during the run (read 350 distinct records of the 351 "
-     "the vendor reports; the vendor's total changed during the run, from 350 to 351); read twice, it adds up"),
-    ("insert ahead of the offset", None, lambda d: [Mutation(request(d, 2), insert_at=340)], (351, 8, 1, 0),
-     "re-read the listing once: the vendor's records shifted during the run (the vendor's total changed during "
-     "the run, from 350 to 351); read twice, it adds up"),
-    ("delete behind the offset", None, lambda d: [Mutation(request(d, 2), delete_at=4)], (350, 8, 0, 1),
-     "re-read the listing once: the vendor's records shifted during the run (the vendor's total changed during "
-     "the run, from 350 to 349); read twice, it adds up"),
-    ("delete ahead of the offset", None, lambda d: [Mutation(request(d, 2), delete_at=300)], (349, 8, 0, 1),
-     "re-read the listing once: the vendor's records shifted during the run (the vendor's total changed during "
-     "the run, from 350 to 349); read twice, it adds up"),
-    ("update moves a record to the end", UPDATED_ORDER,
-     lambda d: [Mutation(request(d, 2), touch=5, changes={"name": "Renamed 5"})], (351, 8, 0, 0),
-     "re-read the listing once: the vendor's records shifted during the run (read 349 distinct records of the 350 "
-     "the vendor reports); read twice, it adds up"),
+SHIFTED = "re-read the listing once: the vendor's records shifted during the run ({}); read twice, it adds up"
+
+
+@pytest.mark.parametrize("pagination, mutations, counts, message", [
+    pytest.param(None, lambda d: [Mutation(request(d, 3), fault=Fault(empty_page=True))], (350, 7, 0, 0),
+                 "re-read the listing once: a page came back empty or short (read 200 distinct records of the 350 "
+                 "the vendor reports; an empty page came back at offset 200); read twice, it adds up",
+                 id="empty page once"),
+    pytest.param(None, lambda d: [Mutation(request(d, 3), insert_at=0)], (352, 8, 1, 0),
+                 SHIFTED.format("read 350 distinct records of the 351 the vendor reports; "
+                                "the vendor's total changed during the run, from 350 to 351"),
+                 id="insert behind the offset"),
+    pytest.param(None, lambda d: [Mutation(request(d, 2), insert_at=340)], (351, 8, 1, 0),
+                 SHIFTED.format("the vendor's total changed during the run, from 350 to 351"),
+                 id="insert ahead of the offset"),
+    pytest.param(None, lambda d: [Mutation(request(d, 2), delete_at=4)], (350, 8, 0, 1),
+                 SHIFTED.format("the vendor's total changed during the run, from 350 to 349"),
+                 id="delete behind the offset"),
+    pytest.param(None, lambda d: [Mutation(request(d, 2), delete_at=300)], (349, 8, 0, 1),
+                 SHIFTED.format("the vendor's total changed during the run, from 350 to 349"),
+                 id="delete ahead of the offset"),
+    pytest.param(UPDATED_ORDER, lambda d: [Mutation(request(d, 2), touch=5, changes={"name": "Renamed 5"})],
+                 (351, 8, 0, 0), SHIFTED.format("read 349 distinct records of the 350 the vendor reports"),
+                 id="update moves a record to the end"),
 ])
-def test_a_run_that_does_not_add_up_reads_again_and_then_equals_the_vendor(hub, name, pagination, mutations,
-                                                                          counts, message):
+def test_a_run_that_does_not_add_up_reads_again_and_then_equals_the_vendor(hub, pagination, mutations, counts,
+                                                                          message):
     make, url, data = hub
     integration = make(**({"pagination": pagination} if pagination else {}))
     data.mutations += mutations(data)
