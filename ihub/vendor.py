@@ -11,9 +11,9 @@ queue faults (`data.faults`, `POST /admin/faults`: an error, a slow answer, an e
 change the records while a run reads them (`data.mutations`: an insert, a delete or an update
 made just before the Nth request).
 
-`/api/v1` lists records in the order they were added, or as `sort` asks (`id`, `updated_at,id`);
-an `updated_since` listing is ordered by `updated_at,id`, so an updated record moves to its end.
-`POST /oauth/token` is an OAuth2 token endpoint (client credentials, and refresh tokens that
+`/api/v1` lists records in their stored order (as added, unless a mutation inserted one
+elsewhere), or as `sort` asks (`id`, `updated_at,id`); an `updated_since` listing is ordered by
+`updated_at,id`, so an updated record moves to its end. `POST /oauth/token` is an OAuth2 token endpoint (client credentials, and refresh tokens that
 rotate on every use). For benchmarks it can pre-render every page so that it is never the
 bottleneck.
 """
@@ -451,8 +451,7 @@ def build_app(data: VendorData) -> Starlette:
         number, size = int(request.query_params.get("page", 1)), int(request.query_params.get("per_page", 100))
         pages = -(-len(items) // size)
         return _json({"items": _window(request, items, (number - 1) * size, number * size), "page": number,
-                      "per_page": size,
-                      "total_pages": pages, "total": len(items)})
+                      "per_page": size, "total_pages": pages, "total": len(items)})
 
     def by_cursor(request: Request, kind: str, body: dict) -> Response:
         items = data.records[kind]
