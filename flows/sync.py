@@ -195,6 +195,9 @@ def _sync(integration: str, record, spec: ConnectorSpec, run_log: RunLog, full_r
     if tracker is not None and tracker.highest is not None:
         if verdict.proven:  # see CursorTracker: only a provably complete run may move the cursor
             save_sync_state(record.id, {"cursor": tracker.highest})
+        elif summary.deletions_skipped == f"no records deleted: {verdict.reason}":  # one reason, said once
+            summary.deletions_skipped = ""
+            summary.completeness = f"no records deleted and the incremental cursor was not moved: {verdict.reason}"
         else:
             summary.completeness = f"the incremental cursor was not moved: {verdict.reason}"
     run_log.finish(ActionStatus.completed, summary.message())

@@ -389,6 +389,17 @@ def stored_cursor(integration_id):
         return (db.get(Integration, integration_id).sync_state or {}).get("cursor")
 
 
+def test_a_run_that_cannot_prove_it_read_everything_keeps_the_incremental_cursor(hub):
+    make, url, data = hub
+    integration = make(pagination={"type": "offset", "limit": 100}, incremental=INCREMENTAL)  # no total_path
+    log = last_log(integration.id)
+    assert log.status == ActionStatus.completed
+    assert log.message == ("fetched 350 records in 4 pages: 350 inserted, 0 updated, 0 unchanged, 0 rejected; "
+                           "no records deleted and the incremental cursor was not moved: offset pagination cannot "
+                           "prove a run read every record without the vendor's total; set pagination.total_path")
+    assert stored_cursor(integration.id) is None
+
+
 @pytest.fixture
 def halfway(hub):
     """An incremental integration whose last run got to asset 100: the next run lists assets 100-350
