@@ -39,7 +39,7 @@ def count_outcome(flow, flow_run, state) -> None:
         return
     if log.status == ActionStatus.completed:
         record_success(log.integration_id)
-    elif log.status == ActionStatus.failed:
+    elif log.status in (ActionStatus.failed, ActionStatus.incomplete):
         count_failure(log.integration_id, log.message, logger)
 
 

@@ -7,8 +7,20 @@ A batch's upsert runs on the task runner while the next batch is fetched; it is 
 before the next one is submitted, so batches commit in order and at most two are in memory.
 
 The integration's update types decide what is applied (see tasks/upsert.py). With "deleted",
-a full sync that read every page keeps the sync keys it saw (mapped and rejected records
-alike) and, once the last batch committed, marks or removes the records it did not see.
+a full sync keeps the sync keys it saw (mapped and rejected records alike) and, once the last
+batch committed, marks or removes the records it did not see.
+
+Every run checks what it read against what the vendor said (tasks/completeness.py). Only a
+provably complete run applies deletions or moves the incremental cursor. When an offset or page
+run does not add up, the listing is read once more (a vendor's records that shifted during the
+run, or a page that came back empty); if it still does not add up, the run ends Incomplete: what
+was written is kept, and the flow run fails with what is missing.
+
+What the counts mean after a re-read: `fetched` is the first read's records plus the records the
+re-read found that the first read had not; `pages` counts the pages of both. The re-read
+upserts every record again (an unchanged row is not written) so that the newest version wins,
+but a record the first read already counted is counted again only when that write changed it
+(as updated): `unchanged` and `rejected` are never counted twice for one record.
 """
 
 from __future__ import annotations
@@ -30,16 +42,17 @@ from flows.orchestration import (AlreadyRunning, LeaseNotGranted, apply_retry_po
 from flows.reap import reap_crashed
 from models.config import DeletedMode, UpdateType
 from models.engine import session
-from models.errors import HubError, TooManyRejected
+from models.errors import HubError, IncompleteRun, TooManyRejected
 from models.integrations import find_integration, runnable_spec, save_sync_state
 from models.logs import ActionStatus, RunCounts, RunLog, Trigger, heartbeat, running_log
 from models.names import SYNC_FLOW, slug
 from models.redact import redact
 from models.spec import ConnectorSpec
 from tasks.authenticate import authenticate
+from tasks.completeness import CompletenessCheck, Verdict
 from tasks.deletions import apply_deletions
 from tasks.incremental import CursorTracker, start_value
-from tasks.map import map_records
+from tasks.map import MappedBatch, map_records
 from tasks.paginate import Page, fetch_pages
 from tasks.upsert import upsert_records
 
@@ -65,6 +78,8 @@ class SyncSummary(RunCounts):
     """Each schema drift reason -> how many records it rejected (they keep their stored values)."""
     deletions_skipped: str = ""
     """Why "deleted" was not applied this run, when the integration has it."""
+    completeness: str = ""
+    """What the completeness check did beyond agreeing: a re-read, or why the cursor stayed."""
 
     def message(self) -> str:
         counts = (f"fetched {self.fetched} records in {self.pages} pages: {self.inserted} inserted, "
@@ -77,7 +92,8 @@ class SyncSummary(RunCounts):
             counts += f", {self.deleted} deleted"
         if self.drift:
             counts += f"; {self.drift_message()}"
-        return counts + (f"; {self.deletions_skipped}" if self.deletions_skipped else "")
+        notes = [note for note in (self.deletions_skipped, self.completeness) if note]
+        return "; ".join([counts, *notes])
 
     def drift_message(self) -> str:
         """Each drift reason with its records, most first: "drift: model.name: expected an object at model,
@@ -168,84 +184,153 @@ def _sync(integration: str, record, spec: ConnectorSpec, run_log: RunLog, full_r
             spec.request.params[spec.incremental.param] = since
     update_types = list(record.update_types)
     summary = SyncSummary(integration=integration)
-    seen: set[str] | None = None  # the sync keys this run saw, when it may apply deletions
-    if UpdateType.deleted in update_types:
-        if since is None:  # no incremental section, a full refresh, or no cursor yet: every record is fetched
-            seen = set()
-        else:
-            summary.deletions_skipped = (f"no records deleted: an incremental run fetches only what changed "
-                                         f"(since {since})")
-    writing = None  # the previous batch's upsert, still running while the next batch is fetched
+    deletes = UpdateType.deleted in update_types
+    if deletes and since is not None:
+        deletes = False
+        summary.deletions_skipped = (f"no records deleted: an incremental run fetches only what changed "
+                                     f"(since {since})")
+    check = CompletenessCheck(spec.pagination)
+    keys = deletes or check.counts_keys  # the sync keys this run read are kept only when something needs them
     try:
         auth = authenticate(spec.auth)
-        for batch in batched(fetch_pages(spec, auth), spec.batch_records):
-            mapped = map_records(quote(batch.records), spec)
-            if tracker is not None:
-                tracker.see(batch.records)
-            if seen is not None:
-                seen.update(row["sync_key"] for row in mapped.rows)
-                seen.update(rejection.sync_key for rejection in mapped.rejected if rejection.sync_key is not None)
-            if writing is not None:
-                _count(summary, run_log, *writing)
-                writing = None
-            future = upsert_records.submit(quote(mapped.rows), record.id, spec.target.object, spec.target.custom_type,
-                                           update_types=update_types)
-            writing = (future, batch, mapped)
-        if writing is not None:
-            _count(summary, run_log, *writing)
-            writing = None  # counted: a failure below must not count it twice
+        read = _Read(spec, auth, record.id, update_types, summary, run_log, check, tracker, keys)
+        read.listing()
+        verdict = check.verdict()
+        if verdict.incomplete and check.can_reread:
+            first = verdict
+            read.listing(again=True)
+            verdict = check.verdict()
+            if verdict.proven:
+                summary.completeness = _reread_note(first)
+        if verdict.incomplete:
+            raise IncompleteRun(_incomplete_message(verdict, summary, deletes, tracker is not None))
         summary.check_rejections(spec.max_rejected_share)
-        if seen is not None:
-            _delete_missing(summary, run_log, spec, record.id, record.deleted_mode, seen)
+        if deletes:
+            _delete_missing(summary, run_log, spec, record.id, record.deleted_mode, check, verdict)
     except BaseException as exc:  # KeyboardInterrupt and cancellation too: the log must not stay In Progress
-        if writing is not None:  # a write still in flight: let it end, and count it if it committed
-            try:
-                _count(summary, run_log, *writing)
-            except Exception:
-                pass
         if isinstance(exc, Exception):
             summary.seconds = round(time.perf_counter() - started, 3)
-            run_log.finish(ActionStatus.failed, failure_message(exc))
+            status = ActionStatus.incomplete if isinstance(exc, IncompleteRun) else ActionStatus.failed
+            run_log.finish(status, failure_message(exc))
             _summary_artifact(summary, failed=failure_message(exc))
         else:
             run_log.finish(ActionStatus.cancelled, f"interrupted after {summary.message()}; "
                                                     "the batches written are kept, a re-run picks up the rest")
         raise
     summary.seconds = round(time.perf_counter() - started, 3)
-    if tracker is not None and tracker.highest is not None:  # only a successful run moves the cursor
-        save_sync_state(record.id, {"cursor": tracker.highest})
+    if tracker is not None and tracker.highest is not None:
+        if verdict.proven:  # see CursorTracker: only a provably complete run may move the cursor
+            save_sync_state(record.id, {"cursor": tracker.highest})
+        elif summary.deletions_skipped == f"no records deleted: {verdict.reason}":  # one reason, said once
+            summary.deletions_skipped = ""
+            summary.completeness = f"no records deleted and the incremental cursor was not moved: {verdict.reason}"
+        else:
+            summary.completeness = f"the incremental cursor was not moved: {verdict.reason}"
     run_log.finish(ActionStatus.completed, summary.message())
     _summary_artifact(summary)
     return summary
 
 
-def _delete_missing(summary: SyncSummary, run_log: RunLog, spec: ConnectorSpec, integration_id: int,
-                    mode: DeletedMode, seen: set[str]) -> None:
-    """Apply "deleted" after a full sync, unless `pagination.max_pages` may have left records unread
-    or the vendor returned nothing at all.
+class _Read:
+    """Reads the listing, a batch of pages at a time: maps, upserts and counts each batch (see above)."""
 
-    The paginator stops at `max_pages` without saying whether the vendor had more, so a run that
-    read that many pages is taken as cut short: deleting then could remove records that still exist.
-    """
+    def __init__(self, spec: ConnectorSpec, auth, integration_id: int, update_types: list[str],
+                 summary: SyncSummary, run_log: RunLog, check: CompletenessCheck, tracker: CursorTracker | None,
+                 keys: bool):
+        self.spec, self.auth, self.integration_id, self.update_types = spec, auth, integration_id, update_types
+        self.summary, self.run_log, self.check, self.tracker, self.keys = summary, run_log, check, tracker, keys
+
+    def listing(self, again: bool = False) -> None:
+        """One read of the listing. `again`: a re-read, which counts only what the first read did not."""
+        spec = self.spec
+        first = self.check.passes[0].keys if again else None
+        writing = None  # the previous batch's upsert, still running while the next batch is fetched
+        try:
+            for batch in batched(self.check.watch(fetch_pages(spec, self.auth)), spec.batch_records):
+                mapped = map_records(quote(batch.records), spec)
+                if self.tracker is not None:
+                    self.tracker.see(batch.records)
+                if self.keys:
+                    self.check.read([row["sync_key"] for row in mapped.rows]
+                                    + [rejection.sync_key for rejection in mapped.rejected])
+                if writing is not None:
+                    _count(self.summary, self.run_log, *writing)
+                    writing = None
+                fetched = None
+                if first is not None:
+                    mapped, fetched = self._rewrite_known(mapped, first)
+                writing = (self._upsert(mapped.rows), batch, mapped, fetched)
+            if writing is not None:
+                _count(self.summary, self.run_log, *writing)
+                writing = None
+        except BaseException:
+            if writing is not None:  # a write still in flight: let it end, and count it if it committed
+                try:
+                    _count(self.summary, self.run_log, *writing)
+                except Exception:
+                    pass
+            raise
+
+    def _rewrite_known(self, mapped: MappedBatch, first: set[str]) -> tuple[MappedBatch, int]:
+        """Upsert (and wait for) the rows the first read already counted, adding only the writes it
+        makes; return the rest of the batch, to be counted like any, and how many records that is."""
+        known = [row for row in mapped.rows if row["sync_key"] in first]
+        if known:
+            counts = self._upsert(known).result()
+            self.summary.inserted += counts.inserted
+            self.summary.updated += counts.updated
+        fresh = MappedBatch(rows=[row for row in mapped.rows if row["sync_key"] not in first],
+                            rejected=[rejection for rejection in mapped.rejected
+                                      if rejection.sync_key is not None and rejection.sync_key not in first])
+        return fresh, len(fresh.rows) + len(fresh.rejected)
+
+    def _upsert(self, rows):
+        return upsert_records.submit(quote(rows), self.integration_id, self.spec.target.object,
+                                     self.spec.target.custom_type, update_types=self.update_types)
+
+
+def _reread_note(first: Verdict) -> str:
+    return f"re-read the listing once: {first.cause} ({first.reason}); read twice, it adds up"
+
+
+def _incomplete_message(verdict: Verdict, summary: SyncSummary, deletes: bool, incremental: bool) -> str:
+    kept = [f"what was written is kept ({summary.inserted} inserted, {summary.updated} updated)"]
+    if deletes:
+        kept.append("no records deleted")
+    if incremental:
+        kept.append("the incremental cursor was not moved")
+    return f"incomplete: {verdict.reason}; read twice, the listing still does not add up; {', '.join(kept)}"
+
+
+def _delete_missing(summary: SyncSummary, run_log: RunLog, spec: ConnectorSpec, integration_id: int,
+                    mode: DeletedMode, check: CompletenessCheck, verdict: Verdict) -> None:
+    """Apply "deleted" after a full sync that proved it read every record, unless the vendor returned
+    nothing at all or some records could not be told apart: deleting after a run that may have missed
+    records removes records that still exist."""
+    if not verdict.proven:
+        summary.deletions_skipped = f"no records deleted: {verdict.reason}"
+        return
+    if unkeyed := check.unkeyed():
+        summary.deletions_skipped = (f"no records deleted: {unkeyed} record{'s' if unkeyed != 1 else ''} had no "
+                                     "readable sync key, so the hub cannot tell which of its records they are")
+        return
+    seen = check.keys_at_the_vendor()
     if not seen:
         summary.deletions_skipped = ("no records deleted: the vendor returned no records at all, which looks "
                                      "more like a fault than every record gone; remove them by hand if it is not")
-        return
-    max_pages = getattr(spec.pagination, "max_pages", None)
-    if max_pages is not None and summary.pages >= max_pages:
-        summary.deletions_skipped = (f"no records deleted: the run stopped at pagination.max_pages "
-                                     f"({max_pages} pages) and may not have seen every record")
         return
     summary.deleted = apply_deletions(quote(seen), integration_id, spec.target.object, mode)
     if summary.deleted:
         run_log.progress(summary)
 
 
-def _count(summary: SyncSummary, run_log: RunLog, future, batch: Batch, mapped) -> None:
-    """Wait for a batch's upsert (raising its error) and add it to the run's counts and log."""
+def _count(summary: SyncSummary, run_log: RunLog, future, batch: Batch, mapped, fetched: int | None = None) -> None:
+    """Wait for a batch's upsert (raising its error) and add it to the run's counts and log.
+
+    `fetched`: how many of the batch's records to count, when not all of them (a re-read)."""
     counts = future.result()
     summary.pages += batch.pages
-    summary.fetched += len(batch.records)
+    summary.fetched += len(batch.records) if fetched is None else fetched
     summary.inserted += counts.inserted
     summary.updated += counts.updated
     summary.unchanged += counts.unchanged
@@ -282,12 +367,14 @@ def _summary_artifact(summary: SyncSummary, failed: str | None = None) -> None:
     rows = [{"measure": "outcome", "value": f"failed: {redact(failed)}" if failed else "completed"}]
     rows += [{"measure": name, "value": value}
              for name, value in summary.model_dump(exclude={"integration", "first_rejections", "drift",
-                                                            "deletions_skipped"}).items()]
+                                                            "deletions_skipped", "completeness"}).items()]
     rows += [{"measure": "rejected record", "value": redact(reason)} for reason in summary.first_rejections]
     rows += [{"measure": f"drift: {reason}", "value": records}
              for reason, records in sorted(summary.drift.items(), key=lambda item: -item[1])]
     if summary.deletions_skipped:
         rows.append({"measure": "deletions", "value": summary.deletions_skipped})
+    if summary.completeness:
+        rows.append({"measure": "completeness", "value": summary.completeness})
     create_table_artifact(
         key=f"sync-{slug(summary.integration)}",
         table=rows,

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 _STATUS_STYLE = {
     ActionStatus.completed: "green",
     ActionStatus.failed: "red",
+    ActionStatus.incomplete: "red",
     ActionStatus.in_progress: "cyan",
     ActionStatus.queued: "yellow",
     ActionStatus.cancelled: "yellow",

@@ -7,8 +7,15 @@ and the `X-Next-Cursor` header; `/api/link` the `Link` header, with `?next_host=
 next page on another host name, same port; `/api/next` a relative next URL in the body;
 `POST /api/search` a `NextToken` in the JSON body). `PUT /api/v1/<kind>/<id>` updates the
 fields it is given (nested objects merged), refusing unknown fields, wrong JSON types and
-statuses it does not know with 422. Tests can change a record (`PATCH /admin/<kind>/<id>`).
-`POST /oauth/token` is an OAuth2 token endpoint (client credentials, and refresh tokens that
+statuses it does not know with 422. Tests can change a record (`PATCH /admin/<kind>/<id>`),
+queue faults (`data.faults`, `POST /admin/faults`: an error, a slow answer, an empty page, a
+cut-off body) and change the records while a run reads them (`data.mutations`: an insert, a
+delete or an update made just before the Nth request).
+
+`/api/v1` lists records in their stored order (as added, unless a mutation inserted one
+elsewhere), or as `sort` asks (`id`, `updated_at,id`); an `updated_since` listing is ordered by
+`updated_at,id`, so an updated record moves to its end. `POST /oauth/token` is an OAuth2 token
+endpoint (client credentials, and refresh tokens that
 rotate on every use). For benchmarks it can pre-render every page so that it is never the
 bottleneck.
 """
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import random
 import secrets
 import socket
@@ -111,6 +119,8 @@ class Fault:
     content_type: str = "application/json"
     cut_off: bool = False
     """Announce a longer body than is sent, then close the connection (a response cut off mid-body)."""
+    empty_page: bool = False
+    """Answer 200 with the page asked for, but without its records: the total and the next cursor stay."""
 
     async def answer(self) -> Response:
         if self.delay:
@@ -133,6 +143,42 @@ class _CutOff(Response):
 
 
 @dataclass
+class Mutation:
+    """A change at the vendor while a run reads it, made just before API request number `before`
+    (counted as `VendorData.requests` counts them, retries included)."""
+
+    before: int
+    insert_at: int | None = None
+    """Add a new record at this place in the listing (0 is the first)."""
+    delete_at: int | None = None
+    """Remove the record at this place in the listing."""
+    touch: int | None = None
+    """Update the record with this id: it moves to the end of a listing ordered by updated_at."""
+    changes: dict[str, Any] = field(default_factory=dict)
+    """What the update of `touch` changes, besides `updated_at`."""
+    fault: Fault | None = None
+    """Answer the request with this fault, e.g. `Fault(empty_page=True)` at the Nth request."""
+    kind: str = "assets"
+
+    def apply(self, data: VendorData) -> None:
+        items = data.records[self.kind]
+        if self.insert_at is not None:
+            items.insert(self.insert_at, data.new_record(self.kind))
+        if self.delete_at is not None:
+            del items[self.delete_at]
+        if self.touch is not None:
+            record = data.find(self.kind, self.touch)
+            _merge(record, self.changes)
+            record["updated_at"] = data.later_stamp(self.kind)
+        if self.fault is not None:
+            data.faults.insert(0, self.fault)
+        data.rendered.clear()
+
+
+_ORDERS = {"id": lambda item: item["id"], "updated_at,id": lambda item: (item.get("updated_at", ""), item["id"])}
+
+
+@dataclass
 class VendorData:
     """The vendor's records and its pre-rendered pages (keyed by kind, limit, offset)."""
 
@@ -142,6 +188,8 @@ class VendorData:
     requests: int = 0
     faults: list[Fault] = field(default_factory=list)
     """Answered, in order, instead of the next API requests (`POST /admin/faults` adds them)."""
+    mutations: list[Mutation] = field(default_factory=list)
+    """Changes made just before the requests they name."""
 
     oauth_client_id: str = "demo-client"
     """The OAuth2 client the token endpoint knows; its secret is the token."""
@@ -214,15 +262,20 @@ class VendorData:
         basic = base64.b64encode(f"{self.basic_user}:{self.token}".encode()).decode()
         return f"Bearer {self.token}", f"SSWS {self.token}", f"Basic {basic}"
 
-    def page(self, kind: str, limit: int, offset: int, updated_since: str | None = None) -> bytes:
-        cached = self.rendered.get((kind, limit, offset)) if updated_since is None else None
+    def page(self, kind: str, limit: int, offset: int, updated_since: str | None = None, sort: str | None = None,
+             empty: bool = False) -> bytes:
+        plain = updated_since is None and sort is None and not empty
+        cached = self.rendered.get((kind, limit, offset)) if plain else None
         if cached is not None:
             return cached
         items = self.records[kind]
         if updated_since is not None:  # ISO stamps in one format compare as text
             items = [item for item in items if item.get("updated_at", "") >= updated_since]
+            sort = sort or "updated_at,id"
+        if sort is not None:
+            items = sorted(items, key=_ORDERS[sort])
         return orjson.dumps({
-            "data": {kind: items[offset:offset + limit]},
+            "data": {kind: [] if empty else items[offset:offset + limit]},
             "meta": {"total": len(items), "limit": limit, "offset": offset},
         })
 
@@ -232,6 +285,24 @@ class VendorData:
             for limit in limits:
                 for offset in range(0, len(items) + 1, limit):
                     self.rendered[(kind, limit, offset)] = self.page(kind, limit, offset)
+
+    def later_stamp(self, kind: str) -> str:
+        """Now, or a second after the newest `updated_at` if that is later: updates always sort last."""
+        newest = max((item.get("updated_at", "") for item in self.records[kind]), default="")
+        now = datetime.now(timezone.utc)
+        if newest:
+            now = max(now, datetime.strptime(newest, _STAMP).replace(tzinfo=timezone.utc) + timedelta(seconds=1))
+        return now.strftime(_STAMP)
+
+    def new_record(self, kind: str) -> dict[str, Any]:
+        """A record like the others of `kind`, with the next id."""
+        record = copy.deepcopy(self.records[kind][0])
+        record["id"] = max(item["id"] for item in self.records[kind]) + 1
+        for name, value in (("name", f"Inserted #{record['id']}"), ("asset_tag", f"AT-{record['id']:06d}"),
+                            ("email", f"inserted.{record['id']}@example.com"), ("updated_at", self.later_stamp(kind))):
+            if name in record:
+                record[name] = value
+        return record
 
     def find(self, kind: str, record_id: int | str) -> dict[str, Any] | None:
         return next((record for record in self.records[kind] if str(record["id"]) == str(record_id)), None)
@@ -317,10 +388,15 @@ def build_app(data: VendorData) -> Starlette:
     async def prelude(request: Request) -> Response | None:
         """Every API request is counted and authenticated, and may get an injected fault instead."""
         data.requests += 1
+        for mutation in [mutation for mutation in data.mutations if mutation.before == data.requests]:
+            mutation.apply(data)
         if refused := await refusal(request):
             return refused
         if data.faults:
-            return await data.faults.pop(0).answer()
+            fault = data.faults.pop(0)
+            if not fault.empty_page:
+                return await fault.answer()
+            request.state.empty_page = True
         return None
 
     async def write(request: Request) -> Response:
@@ -381,14 +457,17 @@ def build_app(data: VendorData) -> Starlette:
         offset = int(request.query_params.get("offset", 0))
         if not 0 < limit <= MAX_LIMIT or offset < 0:
             return _json({"error": f"limit must be 1..{MAX_LIMIT} and offset >= 0"}, 400)
-        return _json(data.page(kind, limit, offset, request.query_params.get("updated_since")))
+        sort = request.query_params.get("sort")
+        if sort is not None and sort not in _ORDERS:
+            return _json({"error": f"sort must be one of {', '.join(_ORDERS)}"}, 400)
+        return _json(data.page(kind, limit, offset, request.query_params.get("updated_since"), sort, _empty(request)))
 
     def by_page(request: Request, kind: str, body: dict) -> Response:
         items = data.records[kind]
         number, size = int(request.query_params.get("page", 1)), int(request.query_params.get("per_page", 100))
         pages = -(-len(items) // size)
-        return _json({"items": items[(number - 1) * size:number * size], "page": number, "per_page": size,
-                      "total_pages": pages, "total": len(items)})
+        return _json({"items": _window(request, items, (number - 1) * size, number * size), "page": number,
+                      "per_page": size, "total_pages": pages, "total": len(items)})
 
     def by_cursor(request: Request, kind: str, body: dict) -> Response:
         items = data.records[kind]
@@ -397,7 +476,8 @@ def build_app(data: VendorData) -> Starlette:
         end = offset + size
         looping = request.query_params.get("loop") == "1"  # fault: always hands out the same cursor
         cursor = _encode_cursor(size if looping else end) if end < len(items) else None
-        response = _json({"results": items[offset:end], "next_cursor": cursor, "has_more": cursor is not None})
+        response = _json({"results": _window(request, items, offset, end), "next_cursor": cursor,
+                          "has_more": cursor is not None})
         if cursor:
             response.headers["X-Next-Cursor"] = cursor
         return response
@@ -441,6 +521,15 @@ def build_app(data: VendorData) -> Starlette:
         Route("/admin/faults", add_faults, methods=["POST"]),
         Route("/oauth/token", token, methods=["POST"]),
     ])
+
+
+def _empty(request: Request) -> bool:
+    """Whether an injected `Fault(empty_page=True)` empties this answer."""
+    return getattr(request.state, "empty_page", False)
+
+
+def _window(request: Request, items: list[Any], start: int, end: int) -> list[Any]:
+    return [] if _empty(request) else items[start:end]
 
 
 def _encode_cursor(offset: int) -> str:

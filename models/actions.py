@@ -17,7 +17,7 @@ from models.integrations import integration_ref
 from models.logs import ActionLog, ActionRequest, ActionStatus, RunCounts, Trigger
 from models.redact import redact
 
-FINISHED = {ActionStatus.completed, ActionStatus.failed, ActionStatus.cancelled}
+FINISHED = {ActionStatus.completed, ActionStatus.failed, ActionStatus.cancelled, ActionStatus.incomplete}
 
 
 def list_actions(db: Session, integration: Integration) -> list[IntegrationAction]:

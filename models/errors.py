@@ -39,3 +39,7 @@ class VendorError(HubError):
 
 class TooManyRejected(HubError):
     pass
+
+
+class IncompleteRun(HubError):
+    """A run that read fewer records than the vendor says it has, even after reading the listing again."""

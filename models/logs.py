@@ -25,6 +25,8 @@ class ActionStatus(str, Enum):
     cancelled = "Cancelled"
     skipped = "Skipped"
     """Not run: another run of the same integration was in progress."""
+    incomplete = "Incomplete"
+    """Ran, but could not read every record the vendor has (tasks/completeness.py); counts as a failure."""
 
 
 class Trigger(str, Enum):

@@ -155,7 +155,31 @@ class _Paginated(_Strict):
     )
 
 
-class OffsetPagination(_Paginated):
+class StableSort(_Strict):
+    """The vendor's stable order, sent with every page: `{param: sort, value: "updated_at,id"}`.
+
+    Offsets and page numbers only mean the same place on every request when the vendor sorts
+    the same way each time, by fields that end in a unique one (`updated_at,id`, not `updated_at`).
+    """
+
+    param: str = Field(min_length=1, description="the parameter (or body field) the order is sent as, e.g. sort")
+    value: str = Field(min_length=1, description='the vendor\'s sort expression, e.g. "updated_at,id"')
+
+
+class _Sorted(_Paginated):
+    sort: StableSort | None = Field(
+        default=None, description="the vendor's stable sort, sent with every page, e.g. {param: sort, value: id}")
+
+    @model_validator(mode="after")
+    def _sort_is_not_a_paging_parameter(self) -> _Sorted:
+        paging = {name: getattr(self, name) for name in type(self).model_fields if name.endswith("_param")}
+        if self.sort is not None and self.sort.param in paging.values():
+            clash = next(name for name, value in paging.items() if value == self.sort.param)
+            raise ValueError(f"sort.param '{self.sort.param}' is already the {clash}; the order needs its own parameter")
+        return self
+
+
+class OffsetPagination(_Sorted):
     """Limit/offset: ask for `limit` records starting at `offset`."""
 
     type: Literal["offset"] = "offset"
@@ -167,7 +191,7 @@ class OffsetPagination(_Paginated):
 
 
 
-class PagePagination(_Paginated):
+class PagePagination(_Sorted):
     """Limit/page: ask for page 1, 2, 3… of `size` records."""
 
     type: Literal["page"] = "page"
@@ -480,6 +504,10 @@ class ConnectorSpec(_Strict):
                 )
         if self.export is not None:
             self._check_export(self.export)
+        sort = getattr(self.pagination, "sort", None)
+        if sort is not None and sort.param in (self.request.params if self.pagination.location == "query"
+                                                 else self.request.body or {}):
+            raise ValueError(f"pagination.sort: '{sort.param}' is also set in the request; give the order in one place")
         return self
 
     def _check_export(self, export: ExportSpec) -> None:

@@ -48,7 +48,24 @@ def start_value(config: IncrementalSpec, state: dict[str, Any] | None) -> Any:
 
 
 class CursorTracker:
-    """Keeps the highest cursor value among the records a run has fetched."""
+    """Keeps the highest cursor value among the records a run has fetched: the value saved for the next run.
+
+    The flow saves it only after a provably complete run (tasks/completeness.py), because of
+    shifts. In a listing ordered by the cursor field, a record updated during the run moves to the
+    end and every record after its old place moves back one: the next page starts one record
+    late, and the record skipped has an older value than the highest seen. Saved then, the cursor
+    would leave that record behind for good. Such a run reads fewer distinct records than the
+    vendor's total: it is read again, or ends Incomplete and keeps the old cursor, so the next run
+    fetches the skipped record.
+
+    After a complete run the highest value is safe: every record in the listing was read, and a
+    version the run did not read was written after the run's last read of the listing, when every
+    value it had seen already existed, so that version's value is at least the highest (sent back
+    with >=, it is fetched next time). That holds for a vendor that stamps a change when it becomes
+    visible; `lookback_seconds` covers one whose changes become visible later than their stamp
+    (a long transaction, clocks apart). The vendor's time at the start of the run would do as well,
+    but the hub does not know the vendor's clock: the highest value seen is in it, in its own format.
+    """
 
     def __init__(self, config: IncrementalSpec):
         self._get = compile_path(config.cursor_field).first

@@ -7,7 +7,8 @@ in a body are shared. `fetch_pages` is a generator, so pages stream and memory s
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterator, Protocol
+from enum import Enum
+from typing import Any, Generator, Protocol
 
 import httpx
 import orjson
@@ -53,10 +54,21 @@ class Page:
     """How many records the vendor says there are in all, when it says so."""
     size: int | None = None
     """How many records the vendor sent, before the spec's filter; what paging goes by."""
+    at: str = ""
+    """Where the page is in the listing, for messages: "offset 400", "page 5"."""
 
     def __post_init__(self) -> None:
         if self.size is None:
             self.size = len(self.records)
+
+
+class Stop(str, Enum):
+    """Why `fetch_pages` stopped (its generator's return value)."""
+
+    end = "end"
+    """The paginator found no next page: the vendor's end signal, its total, or an empty or short page."""
+    max_pages = "max_pages"
+    """`pagination.max_pages` was reached: the vendor may have more."""
 
 
 class Paginator(Protocol):
@@ -74,8 +86,17 @@ class SinglePage:
         return None
 
 
+def _sort(config: OffsetPagination | PagePagination) -> dict[str, Any]:
+    """The vendor's stable order, sent with every page so that an offset means the same place each time."""
+    return {config.sort.param: config.sort.value} if config.sort is not None else {}
+
+
 class OffsetPaginator:
-    """`limit` + `offset`: stops on an empty page, at `total`, or on a short page when no total is given."""
+    """`limit` + `offset`: stops on an empty page, at `total`, or on a short page when no total is given.
+
+    An empty page before the total cannot be paged past; the run's completeness check
+    (tasks/completeness.py) then sees that records are missing.
+    """
 
     def __init__(self, config: OffsetPagination):
         self.config = config
@@ -95,7 +116,8 @@ class OffsetPaginator:
 
     def _at(self, request: PageRequest, offset: int) -> PageRequest:
         config = self.config
-        return request.with_values(config.location, {config.limit_param: config.limit, config.offset_param: offset})
+        return request.with_values(config.location,
+                                   {**_sort(config), config.limit_param: config.limit, config.offset_param: offset})
 
 
 class PagePaginator:
@@ -124,7 +146,8 @@ class PagePaginator:
 
     def _at(self, request: PageRequest, number: int) -> PageRequest:
         config = self.config
-        return request.with_values(config.location, {config.page_param: number, config.size_param: config.size})
+        return request.with_values(config.location,
+                                   {**_sort(config), config.page_param: number, config.size_param: config.size})
 
 
 class CursorPaginator:
@@ -192,8 +215,9 @@ def paginator_for(spec: ConnectorSpec) -> Paginator:
     return _PAGINATORS[type(spec.pagination)](spec.pagination)
 
 
-def fetch_pages(spec: ConnectorSpec, auth: httpx.Auth, policy: RetryPolicy | None = None) -> Iterator[Page]:
-    """Yield every page of records the spec's endpoint returns.
+def fetch_pages(spec: ConnectorSpec, auth: httpx.Auth,
+                policy: RetryPolicy | None = None) -> Generator[Page, None, Stop]:
+    """Yield every page of records the spec's endpoint returns; return why it stopped.
 
     Refuses to loop: a next page that asks for exactly what an earlier one asked for (the same
     cursor, URL or offset) stops the run with an error instead of fetching forever.
@@ -221,17 +245,28 @@ def fetch_pages(spec: ConnectorSpec, auth: httpx.Auth, policy: RetryPolicy | Non
             http_request = client.build_request(spec.request.method, request.url, params=request.params or None,
                                                 json=request.json)
             response = send(client, http_request, spec.vendor, policy)
+            at = _where(spec.pagination, request, len(seen))
             if policy.rule(response.status_code) == "ignore":  # the spec says: no records, no next page
-                yield Page([])
-                return
+                yield Page([], at=at)
+                return Stop.end
             body = decode_json(response, spec.vendor)
             records = _records(body, records_path, spec)
             kept = keep.all(records) if keep is not None else records
-            page = Page(kept, _int_at(body, total_path), size=len(records))
+            page = Page(kept, _int_at(body, total_path), size=len(records), at=at)
             yield page
             if max_pages is not None and len(seen) >= max_pages:
-                return
+                return Stop.max_pages
             request = paginator.next(request, page, response, body)
+    return Stop.end
+
+
+def _where(pagination, request: PageRequest, number: int) -> str:
+    """A page's place in the listing as an operator reads it: the offset or page number sent, else its number."""
+    if isinstance(pagination, OffsetPagination):
+        return f"offset {request.value(pagination.location, pagination.offset_param)}"
+    if isinstance(pagination, PagePagination):
+        return f"page {request.value(pagination.location, pagination.page_param)}"
+    return f"page {number}"
 
 
 def _records(body: Any, path, spec: ConnectorSpec) -> list[Any]:

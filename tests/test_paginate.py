@@ -8,7 +8,7 @@ from ihub.demo import demo_spec
 from models.errors import CredentialsRejected, VendorError
 from models.spec import ConnectorSpec, OffsetPagination
 from tasks.http import RetryPolicy, retry_after_seconds
-from tasks.paginate import OffsetPaginator, Page, PageRequest, fetch_pages
+from tasks.paginate import OffsetPaginator, Page, PageRequest, Stop, fetch_pages
 
 
 def spec_for(base_url, **changes) -> ConnectorSpec:
@@ -51,6 +51,16 @@ def test_max_pages_caps_the_run(vendor):
     url, data = vendor
     spec = spec_for(url, pagination={"type": "offset", "limit": 100, "max_pages": 2})
     assert len(list(fetch_pages(spec, auth(data.token)))) == 2
+
+
+def test_the_pages_say_where_they_are_and_the_generator_why_it_stopped(vendor):
+    url, data = vendor
+    pages = fetch_pages(spec_for(url, pagination={"type": "offset", "limit": 100, "max_pages": 2}), auth(data.token))
+    assert [page.at for page in (next(pages), next(pages))] == ["offset 0", "offset 100"]
+    with pytest.raises(StopIteration) as stopped:
+        next(pages)
+    assert stopped.value.value is Stop.max_pages
+    assert list(fetch_pages(spec_for(url), auth(data.token)))[-1].at == "offset 300"
 
 
 def test_a_wrong_token_says_the_credentials_were_rejected_without_showing_them(vendor):
