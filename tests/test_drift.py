@@ -15,7 +15,7 @@ from flows.sync import SyncSummary, sync_integration
 from models.errors import TooManyRejected
 from models.logs import ActionStatus
 from tests.conftest import make_integration, stored_assets as assets
-from tests.test_update_types import last_log, summary_artifact
+from tests.test_update_types import applies, last_log, summary_artifact
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -107,3 +107,18 @@ def test_the_message_names_bad_values_first_then_drift_most_records_first():
     assert summary.drift_message().endswith("; drift: 2 more reasons in the run's summary artifact")
     with pytest.raises(TooManyRejected, match=r"allows; first: 7: field 'cost'.*; drift: f3: expected text"):
         summary.check_rejections(0.05)
+
+
+def test_drift_on_the_sync_key_deletes_nothing_with_deleted_on(synced):
+    """A record whose key drifted cannot be told apart from one the vendor deleted: keep them all."""
+    integration, url, data = synced
+    applies(integration.id, ["created", "updated", "deleted"], deleted_mode="remove")
+    next(a for a in data.records["assets"] if a["id"] == 7)["id"] = {"value": 7}  # the key itself changed shape
+    data.rendered.clear()
+
+    summary = sync_integration("acme/assets")
+
+    assert (summary.rejected, summary.deleted) == (1, 0)
+    assert "7" in assets(integration.id) and len(assets(integration.id)) == 350
+    assert summary.deletions_skipped == ("no records deleted: 1 record had no readable sync key, so the hub "
+                                         "cannot tell which of its records they are")
