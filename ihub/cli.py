@@ -97,7 +97,7 @@ def run(
     console.print(run_table(f"Sync of {ref}", log))
     console.print(log_detail(log, ref))
     if log.status.value != "Completed":
-        fail(log.message)
+        fail(log.message or f"the run's action log is {log.status.value}")
 
 
 @app.command("migrate")

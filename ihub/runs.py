@@ -84,9 +84,13 @@ def run_sync(console: Console, integration_id: int, ref: str, trigger: Trigger =
             raise SystemExit(130) from None
         except Exception as exc:
             problem = prefect_refusal(exc)
-            if problem is None or latest_log(integration_id, started) is not None:
+            if problem is None:
                 raise
-            if attempt == START_ATTEMPTS:
+            log = latest_log(integration_id, started)
+            if log is not None:  # the run had started: its log says how far it got
+                console.print(f"[yellow]The Prefect server stopped answering during the run:[/] {problem}")
+                return log
+            if attempt == START_ATTEMPTS or not retryable(exc):
                 return not_accepted(integration_id, trigger, f"{problem} after {attempt} attempts")
             time.sleep(START_BACKOFF_SECONDS[attempt - 1])
             continue
@@ -106,6 +110,15 @@ def prefect_refusal(exc: BaseException) -> str | None:
     return None
 
 
+def retryable(exc: BaseException) -> bool:
+    """A 4xx other than 429 is an answer that another attempt would only repeat."""
+    while exc is not None:
+        if isinstance(exc, httpx.HTTPStatusError):
+            return exc.response.status_code >= 500 or exc.response.status_code == 429
+        exc = exc.__cause__
+    return True
+
+
 def not_accepted(integration_id: int, trigger: Trigger, problem: str) -> ActionLog:
     """Write the Failed log of a run Prefect never started, and count it towards auto-disable."""
     from prefect.settings import PREFECT_API_URL
@@ -114,7 +127,8 @@ def not_accepted(integration_id: int, trigger: Trigger, problem: str) -> ActionL
     from models.health import record_failure
     from models.integrations import connector_spec
 
-    server = f"at {PREFECT_API_URL.value()}" if PREFECT_API_URL.value() else "(embedded)"
+    url = PREFECT_API_URL.value()
+    server = f"at {httpx.URL(url).copy_with(userinfo=b'', query=None)}" if url else "(embedded)"
     message = f"the Prefect server {server} did not accept the run: {problem}; nothing was synced"
     with session() as db:
         action = connector_spec(db, db.get(Integration, integration_id)).import_action
