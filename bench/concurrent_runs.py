@@ -1,14 +1,15 @@
 """20 concurrent `ihub run` against one real Prefect server, on SQLite and on PostgreSQL.
 
 For each of Prefect's databases: `prefect server start` on a free loopback port, a fresh hub
-database, the demo vendor (its own process, on loopback), 20 integrations of one customer (so
+database of the same kind (a SQLite file, or a new PostgreSQL database dropped afterwards), the demo vendor (its own process, on loopback), 20 integrations of one customer (so
 no run waits for another's lease), then 20 `ihub run` subprocesses started at once. Prints one
 line per figure:
 
     concurrent runs sqlite: 20/20 completed, 0 tracebacks, 20 action logs, 41.2 s
 
 "completed" counts runs that exited 0 with a Completed action log; "action logs" counts the
-integrations that have one (whatever its status). Each run's output is kept under the work folder.
+integrations that have one (whatever its status); a run still going at --deadline is killed and
+counts as not completed. Each run's output is kept under the work folder (named on stderr).
 
     .venv/bin/python bench/concurrent_runs.py [--runs 20] [--assets 500] [--only sqlite|postgresql]
 """
