@@ -92,10 +92,12 @@ def run(
     log = run_sync(console, found.id, ref, trigger=trigger, full_refresh=full_refresh)
     if log is None:
         fail(f"the run of {ref} did not start; see the Prefect logs")
+    if log.flow_run_id is None and log.status.value == "Failed":  # Prefect never accepted the run
+        fail(log.message)
     console.print(run_table(f"Sync of {ref}", log))
     console.print(log_detail(log, ref))
     if log.status.value != "Completed":
-        fail(log.message)
+        fail(log.message or f"the run's action log is {log.status.value}")
 
 
 @app.command("migrate")

@@ -6,17 +6,20 @@ the bar, so the same display would work for a run happening anywhere.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
+import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlmodel import col, select
 
-from models.config import utcnow
+from models.config import Integration, utcnow
 from models.engine import session
-from models.logs import ActionLog, Trigger
+from models.logs import ActionLog, ActionStatus, RunLog, Trigger
 
 
 def latest_log(integration_id: int, since=None) -> ActionLog | None:
@@ -54,17 +57,84 @@ def progress_of(console: Console, integration_id: int, label: str) -> Iterator[N
             watcher.join()
 
 
+START_ATTEMPTS = 3
+START_BACKOFF_SECONDS = (5.0, 15.0)
+"""A run Prefect did not accept (each attempt already retried 503s and timeouts by Prefect's client,
+PREFECT_CLIENT_MAX_RETRIES) is started again after these pauses, then given up as Failed."""
+
+
 def run_sync(console: Console, integration_id: int, ref: str, trigger: Trigger = Trigger.manual,
              full_refresh: bool = False) -> ActionLog | None:
-    """Run `sync_integration` here and return the action log it wrote (None if it wrote none)."""
+    """Run `sync_integration` here and return the action log it wrote (None if it wrote none).
+
+    When the Prefect server does not accept the run (it answers 503, times out, is unreachable)
+    before the flow wrote its log, the start is tried again with backoff; after the last attempt
+    the run's log is written here, Failed and counted like any failed run.
+    """
     from flows.sync import sync_integration
 
     started = utcnow()
-    try:
-        with progress_of(console, integration_id, ref):
-            sync_integration(ref, trigger=trigger, full_refresh=full_refresh, return_state=True)
-    except KeyboardInterrupt:
-        log = latest_log(integration_id, started)
-        console.print(f"[yellow]Run cancelled:[/] {log.message if log else 'it was interrupted before it started'}")
-        raise SystemExit(130) from None
-    return latest_log(integration_id, started)
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            with progress_of(console, integration_id, ref):
+                sync_integration(ref, trigger=trigger, full_refresh=full_refresh, return_state=True)
+        except KeyboardInterrupt:
+            log = latest_log(integration_id, started)
+            console.print(f"[yellow]Run cancelled:[/] {log.message if log else 'it was interrupted before it started'}")
+            raise SystemExit(130) from None
+        except Exception as exc:
+            problem = prefect_refusal(exc)
+            if problem is None:
+                raise
+            log = latest_log(integration_id, started)
+            if log is not None:  # the run had started: its log says how far it got
+                console.print(f"[yellow]The Prefect server stopped answering during the run:[/] {problem}")
+                return log
+            if attempt == START_ATTEMPTS or not retryable(exc):
+                return not_accepted(integration_id, trigger, f"{problem} after {attempt} attempts")
+            time.sleep(START_BACKOFF_SECONDS[attempt - 1])
+            continue
+        return latest_log(integration_id, started)
+
+
+def prefect_refusal(exc: BaseException) -> str | None:
+    """What the Prefect server did, when `exc` (or what caused it) is its answer or its silence."""
+    while exc is not None:
+        if isinstance(exc, httpx.HTTPStatusError):
+            return f"HTTP {exc.response.status_code}"
+        if isinstance(exc, httpx.TimeoutException):
+            return "no answer in time (PREFECT_API_REQUEST_TIMEOUT)"
+        if isinstance(exc, httpx.TransportError):
+            return f"cannot reach it ({type(exc).__name__})"
+        exc = exc.__cause__
+    return None
+
+
+def retryable(exc: BaseException) -> bool:
+    """A 4xx other than 429 is an answer that another attempt would only repeat."""
+    while exc is not None:
+        if isinstance(exc, httpx.HTTPStatusError):
+            return exc.response.status_code >= 500 or exc.response.status_code == 429
+        exc = exc.__cause__
+    return True
+
+
+def not_accepted(integration_id: int, trigger: Trigger, problem: str) -> ActionLog:
+    """Write the Failed log of a run Prefect never started, and count it towards auto-disable."""
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.hooks import _disable
+    from models.health import record_failure
+    from models.integrations import connector_spec
+
+    url = PREFECT_API_URL.value()
+    server = f"at {httpx.URL(url).copy_with(userinfo=b'', query=None)}" if url else "(embedded)"
+    message = f"the Prefect server {server} did not accept the run: {problem}; nothing was synced"
+    with session() as db:
+        action = connector_spec(db, db.get(Integration, integration_id)).import_action
+    run_log = RunLog(integration_id, action, trigger, None)
+    run_log.finish(ActionStatus.failed, message)
+    disabled = record_failure(integration_id, message)
+    if disabled is not None:
+        _disable(disabled, logging.getLogger("ihub.runs"))
+    return run_log.log

@@ -1,10 +1,15 @@
-"""The FastAPI app: routers under /api/v1, the hub's errors as HTTP statuses, and `serve()`."""
+"""The FastAPI app: routers under /api/v1, the hub's errors as HTTP statuses, and `serve()`.
+
+Every error answer has one body, `{"detail": "..."}` (schemas.Problem, documented on each
+operation through errors.answers): the hub's own errors, HTTPExceptions and validation errors."""
 
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from ihub.api import catalog, customers, integrations, logs, phone_home, security
 from ihub.api.deps import no_nul_in_url
@@ -30,6 +35,7 @@ def create_app(admin_token: str | None = None) -> FastAPI:
         app.include_router(module.router, prefix=PREFIX)
     app.add_exception_handler(HubError, _hub_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
     return app
 
 
@@ -46,6 +52,13 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> J
         problem = error["msg"].removeprefix("Value error, ")
         problems.append(f"{where}: {problem}" if where else problem)
     return JSONResponse({"detail": redact("; ".join(problems))}, status_code=422)
+
+
+async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    """FastAPI answers 400 for a body it cannot even decode (not UTF-8): like any unreadable body, a 422."""
+    if exc.status_code == 400:
+        return JSONResponse({"detail": "body: not JSON text (it is not valid UTF-8)"}, status_code=422)
+    return await http_exception_handler(request, exc)
 
 
 def serve(host: str, port: int) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from ihub.api import schemas
+from ihub.api.errors import answers
 from ihub.api.security import operator
 
-router = APIRouter(prefix="/partners", tags=["partners"], dependencies=[Depends(operator)])
+router = APIRouter(prefix="/partners", tags=["partners"], dependencies=[Depends(operator)],
+                   responses=answers(401, 403, 422))
 
 
 def partner_view(partner) -> schemas.PartnerPublic:
@@ -28,7 +30,7 @@ def list_partners() -> list[schemas.PartnerPublic]:
     return [partner_view(p) for p in catalog().values()]
 
 
-@router.get("/{partner}", summary="Show a partner application")
+@router.get("/{partner}", summary="Show a partner application", responses=answers(404))
 def show_partner(partner: str) -> schemas.PartnerPublic:
     from models.partners import get_partner
 

@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from ihub.api import schemas
 from ihub.api.deps import Db
+from ihub.api.errors import answers
 from ihub.api.security import operator
 from ihub.api.views import action_view, integration_view, log_view
 from models import actions as manager
@@ -20,7 +21,8 @@ from models.errors import Invalid
 from models.integrations import find_integration
 from models.spec import ConnectorSpec, SpecError
 
-router = APIRouter(prefix="/customers/{customer}/integrations", dependencies=[Depends(operator)])
+router = APIRouter(prefix="/customers/{customer}/integrations", dependencies=[Depends(operator)],
+                   responses=answers(401, 403, 404, 422))
 INTEGRATIONS, MAPPING, MANAGER = ["integrations"], ["mapping"], ["integration manager"]
 
 
@@ -36,7 +38,7 @@ def list_integrations(customer: str, db: Db) -> list[schemas.IntegrationPublic]:
     return [integration_view(db, i) for i in rows]
 
 
-@router.post("", status_code=201, tags=INTEGRATIONS, summary="Create an integration",
+@router.post("", status_code=201, tags=INTEGRATIONS, summary="Create an integration", responses=answers(409),
              description="From a partner data type, a universal-connector spec, or as external (built outside "
                          "the hub). It starts Inactive.")
 def create_integration(customer: str, body: schemas.IntegrationCreate, db: Db) -> schemas.IntegrationPublic:
@@ -96,6 +98,7 @@ def retries(customer: str, name: str, body: schemas.Retries, db: Db) -> schemas.
 
 
 @router.post("/{name}/api-key", status_code=201, tags=INTEGRATIONS, summary="Issue or rotate the API key",
+             responses=answers(409),
              description="The key is in this answer only; the hub keeps its hash. A second issue without "
                          "`rotate` is refused (409).")
 def api_key(customer: str, name: str, db: Db, rotate: bool = False) -> schemas.ApiKeyIssued:

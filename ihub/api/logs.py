@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from ihub.api import schemas
 from ihub.api.deps import Db, RowId
+from ihub.api.errors import answers
 from ihub.api.security import operator
 from ihub.api.views import log_view
 from models.actions import LogFilter, get_log, list_logs
@@ -16,7 +17,8 @@ from models.customers import get_customer
 from models.integrations import find_integration, integration_ref
 from models.logs import ActionStatus
 
-router = APIRouter(prefix="/logs", tags=["integration manager"], dependencies=[Depends(operator)])
+router = APIRouter(prefix="/logs", tags=["integration manager"], dependencies=[Depends(operator)],
+                   responses=answers(401, 403, 404, 422))
 
 
 @router.get("", summary="The newest action logs, filtered")

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends
 
 from ihub.api import schemas
 from ihub.api.deps import Db, RowId
+from ihub.api.errors import answers
 from ihub.api.security import integration_caller
 from ihub.api.views import log_view
 from models import actions as manager
@@ -14,7 +15,7 @@ from models.config import Integration
 from models.integrations import integration_ref
 from models.logs import RunCounts
 
-router = APIRouter(prefix="/integration", tags=["integration (own API key)"])
+router = APIRouter(prefix="/integration", tags=["integration (own API key)"], responses=answers(401, 403, 422))
 Caller = Depends(integration_caller)
 
 
@@ -32,14 +33,14 @@ def queued(db: Db, integration: Integration = Caller) -> list[schemas.QueuedRequ
             for request, action, log in manager.queued_requests(db, integration)]
 
 
-@router.post("/logs", status_code=201, summary="Report an attempt: a new action log")
+@router.post("/logs", status_code=201, summary="Report an attempt: a new action log", responses=answers(404))
 def report(body: schemas.LogReport, db: Db, integration: Integration = Caller) -> schemas.LogPublic:
     log = manager.report_log(db, integration, action=body.action, status=body.status, record_ref=body.record,
                              message=body.message, counts=_counts(body.counts), trigger=body.trigger)
     return log_view(log, integration_ref(db, integration))
 
 
-@router.patch("/logs/{log_id}", summary="Move one of the integration's action logs along",
+@router.patch("/logs/{log_id}", summary="Move one of the integration's action logs along", responses=answers(404),
               description="403 for another integration's log; a finished log does not change (422).")
 def update(log_id: RowId, body: schemas.LogUpdate, db: Db, integration: Integration = Caller) -> schemas.LogPublic:
     log = manager.report_log(db, integration, log_id=log_id, status=body.status, message=body.message,

@@ -44,6 +44,12 @@ class Message(BaseModel):
     message: str
 
 
+class Problem(BaseModel):
+    """Every error answer (401, 403, 404, 409, 422): one readable line, never a secret."""
+
+    detail: str = Field(description="what went wrong; for 422 each problem as `where: what`, joined by `; `")
+
+
 class CustomerCreate(_In):
     name: str = Field(max_length=200)
 
