@@ -123,8 +123,7 @@ def not_accepted(integration_id: int, trigger: Trigger, problem: str) -> ActionL
     """Write the Failed log of a run Prefect never started, and count it towards auto-disable."""
     from prefect.settings import PREFECT_API_URL
 
-    from flows.hooks import _disable
-    from models.health import record_failure
+    from flows.hooks import count_failure
     from models.integrations import connector_spec
 
     url = PREFECT_API_URL.value()
@@ -134,7 +133,5 @@ def not_accepted(integration_id: int, trigger: Trigger, problem: str) -> ActionL
         action = connector_spec(db, db.get(Integration, integration_id)).import_action
     run_log = RunLog(integration_id, action, trigger, None)
     run_log.finish(ActionStatus.failed, message)
-    disabled = record_failure(integration_id, message)
-    if disabled is not None:
-        _disable(disabled, logging.getLogger("ihub.runs"))
+    count_failure(integration_id, message, logging.getLogger("ihub.runs"))
     return run_log.log
