@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("IHUB_ALLOWED_HOSTS", "127.0.0.1")  # the benchmark's vendor is on loopback; runs inherit it
 sys.path.insert(0, str(ROOT / "tests"))
 
-import psycopg  # noqa: E402
 
-from live_prefect import PG_ADMIN, hub_env, postgres_database, prefect_server  # noqa: E402
+from live_prefect import hub_env, postgres_database, prefect_server  # noqa: E402
 
 IHUB = str(ROOT / ".venv" / "bin" / "ihub")
 TOKEN = "bench-token-" + uuid.uuid4().hex
@@ -58,14 +58,8 @@ def hub_database(backend: str, work: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{work / 'ihub.db'}"
         return
-    name = f"ihub_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-            connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with postgres_database("ihub_bench", driver="psycopg") as url:
+        yield url
 
 
 ONBOARD = """

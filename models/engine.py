@@ -65,8 +65,8 @@ def session(url: str | None = None) -> Session:
     return Session(get_engine(url), expire_on_commit=False)
 
 
-def migrate(url: str | None = None) -> None:
-    """Bring the schema to the newest Alembic revision (a no-op when it is there already)."""
+def migrate(url: str | None = None, revision: str = "head") -> None:
+    """Bring the schema to the newest Alembic revision, or to `revision` (a no-op when it is there already)."""
     from alembic import command
     from alembic.config import Config
 
@@ -75,4 +75,4 @@ def migrate(url: str | None = None) -> None:
     engine = get_engine(url)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)

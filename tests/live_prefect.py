@@ -45,13 +45,13 @@ def _clean_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def postgres_database() -> Iterator[str]:
-    """A new PostgreSQL database for Prefect's server, dropped afterwards."""
-    name = f"ihub_prefect_{uuid.uuid4().hex[:10]}"
+def postgres_database(prefix: str = "ihub_prefect", driver: str = "asyncpg") -> Iterator[str]:
+    """A new PostgreSQL database (for Prefect's server by default: its asyncpg URL), dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
         connection.execute(f"CREATE DATABASE {name}")
     try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+        yield f"postgresql+{driver}://postgres@127.0.0.1:5432/{name}"
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
             connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -251,19 +251,13 @@ def test_lease_names_do_not_collide_between_two_hub_databases(tmp_path, monkeypa
 
 
 def test_the_migration_gives_existing_integrations_a_uid_each(tmp_path):
-    from alembic import command
-    from alembic.config import Config
     from sqlalchemy import text
 
-    from models.engine import MIGRATIONS, get_engine
+    from models.engine import get_engine, migrate
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    engine = get_engine(url)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0004")
+    migrate(url, "0004")
+    with get_engine(url).begin() as connection:
         connection.execute(text("INSERT INTO customer (name, created_at) VALUES ('acme', '2026-01-01')"))
         connection.execute(text("INSERT INTO integration_endpoint (customer_id, name, description, connected, "
                                 "status_message, created_at) VALUES (1, 'vendor', '', 0, '', '2026-01-01')"))
@@ -273,7 +267,8 @@ def test_the_migration_gives_existing_integrations_a_uid_each(tmp_path):
                 "update_types, deleted_mode, alert_emails, error_threshold, consecutive_failures, disabled_reason, "
                 "flow_retries, flow_retry_delay_seconds, created_at) VALUES (1, 1, :name, 'connector', 'Inactive', "
                 "'', '', '[]', 'mark', '[]', 5, 0, '', 0, 60, '2026-01-01')"), {"name": name})
-        command.upgrade(config, "head")
+    migrate(url)
+    with get_engine(url).begin() as connection:
         uids = [row[0] for row in connection.execute(text("SELECT uid FROM integration"))]
     assert len(uids) == 2 and len(set(uids)) == 2 and all(len(uid) == 32 for uid in uids)
 
