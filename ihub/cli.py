@@ -102,8 +102,6 @@ def run(
     full_refresh: bool = typer.Option(False, "--full-refresh", help="Ignore the incremental sync state."),
 ) -> None:
     """Run an integration's sync now, exactly as its schedule would."""
-    from ihub.report import log_detail, run_table
-    from ihub.runs import run_sync
     from models.engine import migrate, session
     from models.errors import HubError
     from models.integrations import connector_spec, find_integration, integration_ref
@@ -116,6 +114,9 @@ def run(
             ref = integration_ref(db, found)
     except HubError as exc:
         fail(str(exc))
+    from ihub.report import log_detail, run_table  # the run's modules load once its integration is known
+    from ihub.runs import run_sync
+
     log = run_sync(console, found.id, ref, trigger=trigger, full_refresh=full_refresh)
     if log is None:
         fail(f"the run of {ref} did not start; see the Prefect logs")
