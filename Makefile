@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 PYTHON ?= python3
 
-.PHONY: demo test sync bench clean
+.PHONY: demo test sync bench cli-bench clean
 
 demo: sync
 	.venv/bin/ihub demo
@@ -15,6 +15,9 @@ test: sync
 
 bench: sync
 	.venv/bin/python bench/sync_bench.py
+
+cli-bench: sync
+	.venv/bin/python bench/cli_bench.py
 
 sync: $(UV)
 	$(UV) sync --frozen --python $(PYTHON) --quiet

@@ -16,17 +16,8 @@ from blocks.api_token import ApiTokenCredentials
 from blocks.aws import AwsCredentials
 from blocks.basic import BasicCredentials
 from models.errors import HubError
+from models.partners import CREDENTIAL_FIELDS, OPTIONAL_FIELDS
 from models.redact import register
-
-CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
-    "api_token": ("api_key",),
-    "basic": ("username", "password"),
-    "aws": ("access_key_id", "secret_access_key", "session_token"),
-}
-"""Auth type -> the credential fields an operator gives, in the order to ask for them."""
-
-OPTIONAL_FIELDS = frozenset({"session_token"})
-"""Fields that may be left out (a temporary AWS key has a session token, a long-term one has none)."""
 
 _KINDS = {"api_token": "API-token", "basic": "Basic", "aws": "AWS"}
 

@@ -1,4 +1,9 @@
-"""The `ihub` command line."""
+"""The `ihub` command line.
+
+The commands of `ihub/commands/` load when they are used (`ihub.commands.lazy`): `ihub --help`
+imports neither SQLModel nor Prefect, a database command imports no Prefect. Each one's summary
+here is the first paragraph of its help (tests/test_cli_imports.py checks they agree).
+"""
 
 from __future__ import annotations
 
@@ -6,34 +11,54 @@ from typing import Optional
 
 import typer
 
-from ihub.commands import customers, endpoints, integrations, manager, mapping, operations, partners, serving, smtp
 from ihub.commands.common import console, fail
-from models.engine import migrate, session
-from models.errors import HubError
-from models.logs import Trigger
+from ihub.commands.lazy import lazy_group
+from models.log_enums import Trigger
+
+COMMANDS = {
+    "request": ("ihub.commands.manager:request",
+                "Ask an integration to perform an action: a Queued log at once, then the run."),
+    "logs": ("ihub.commands.manager:logs",
+             "The newest action logs, filtered by integration, customer, status, action or time."),
+    "log": ("ihub.commands.manager:log", "One action log in full: trigger, message, counts, flow-run id."),
+    "status": ("ihub.commands.operations:status", "Every integration: status, schedule, last log update, "
+               "last heartbeat and whether it has gone quiet."),
+    "history": ("ihub.commands.operations:history", "The integration's runs, newest first: each action log with "
+                "its Prefect state, and the runs Prefect has that wrote no log yet (the next scheduled one, "
+                "pending, crashed at start)."),
+    "serve": ("ihub.commands.serving:serve", "Serve a deployment per integration (its schedule, paused unless "
+              "Active) plus the on-demand flows, and keep them in step with the database; runs until Ctrl+C or "
+              "SIGTERM."),
+    "deploy": ("ihub.commands.serving:deploy", "Register the same deployments on a work pool, for "
+               "`prefect worker start --pool POOL` on one or many machines."),
+}
+"""Listed before the commands defined below, as `ihub --help` shows them."""
+GROUPS = {
+    "customers": ("ihub.commands.customers:app",
+                  "Customers: the companies whose third-party systems the hub connects."),
+    "endpoints": ("ihub.commands.endpoints:app",
+                  "Integration endpoints: a customer's connection points to third-party systems."),
+    "partners": ("ihub.commands.partners:app",
+                 "Partner applications: the catalog, and connecting a customer's partners."),
+    "integrations": ("ihub.commands.integrations:app",
+                     "Integrations: what is synced, from where, when, and who hears about failures."),
+    "mapping": ("ihub.commands.mapping:app",
+                "Field mapping: which vendor field fills which hub field, and the primary key."),
+    "actions": ("ihub.commands.manager:actions_app",
+                "Integration actions: what an integration can do, e.g. Import Assets."),
+    "smtp": ("ihub.commands.smtp:app", "The SMTP server and sender address of the alert e-mails."),
+}
+"""Listed after the commands defined below."""
 
 app = typer.Typer(help="Integration Hub: sync third-party systems into the hub, run as Prefect flows.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-app.add_typer(customers.app, name="customers")
-app.add_typer(endpoints.app, name="endpoints")
-app.add_typer(partners.app, name="partners")
-app.add_typer(integrations.app, name="integrations")
-app.add_typer(mapping.app, name="mapping")
-app.add_typer(manager.actions_app, name="actions")
-app.add_typer(smtp.app, name="smtp")
-app.command()(manager.request)
-app.command()(manager.logs)
-app.command()(manager.log)
-app.command()(operations.status)
-app.command()(operations.history)
-app.command()(serving.serve)
-app.command()(serving.deploy)
+                  no_args_is_help=True, pretty_exceptions_enable=False, cls=lazy_group(COMMANDS, GROUPS))
 
 
 @app.command()
 def demo(assets: int = typer.Option(2500, min=1, help="How many assets the demo vendor serves.")) -> None:
     """Start the demo vendor, onboard a demo customer and sync its assets twice."""
     from ihub.demo import run_demo
+    from models.engine import migrate
 
     migrate()
     if not run_demo(console, assets):
@@ -77,8 +102,8 @@ def run(
     full_refresh: bool = typer.Option(False, "--full-refresh", help="Ignore the incremental sync state."),
 ) -> None:
     """Run an integration's sync now, exactly as its schedule would."""
-    from ihub.report import log_detail, run_table
-    from ihub.runs import run_sync
+    from models.engine import migrate, session
+    from models.errors import HubError
     from models.integrations import connector_spec, find_integration, integration_ref
 
     migrate()
@@ -89,6 +114,9 @@ def run(
             ref = integration_ref(db, found)
     except HubError as exc:
         fail(str(exc))
+    from ihub.report import log_detail, run_table  # the run's modules load once its integration is known
+    from ihub.runs import run_sync
+
     log = run_sync(console, found.id, ref, trigger=trigger, full_refresh=full_refresh)
     if log is None:
         fail(f"the run of {ref} did not start; see the Prefect logs")
@@ -103,7 +131,7 @@ def run(
 @app.command("migrate")
 def migrate_command() -> None:
     """Create or upgrade the hub's database schema (the other commands do this themselves)."""
-    from models.engine import database_url
+    from models.engine import database_url, migrate
 
     migrate()
     console.print(f"Schema is up to date in {database_url().split('@')[-1]}")
@@ -116,6 +144,7 @@ def api(
 ) -> None:
     """Serve the REST API (docs at /docs) for operators and integrations."""
     from ihub.api.app import serve
+    from models.engine import migrate
 
     migrate()
     serve(host, port)

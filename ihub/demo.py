@@ -36,7 +36,9 @@ def demo_spec(base_url: str, path: Path = DEMO_SPEC, **changes) -> ConnectorSpec
 def onboard_demo(base_url: str, token: str) -> Integration:
     """Create (or refresh) the demo customer, endpoint, credentials and integration."""
     from blocks import ApiTokenCredentials
+    from ihub.embedded import use_own_session_server
 
+    use_own_session_server()
     spec = demo_spec(base_url)
     ApiTokenCredentials(token=token).save(spec.auth.block, overwrite=True)
     with session() as db:

@@ -19,8 +19,10 @@ def connect_partner(customer: str, endpoint: str, region: str, secrets: dict[str
     """
     from blocks.credentials import credentials_block
     from flows.connect import connect_endpoint
+    from ihub.embedded import use_own_session_server
     from models.partners import get_partner
 
+    use_own_session_server()
     with session() as db:
         found = partner_endpoint(db, customer, endpoint)
         partner = get_partner(found.partner)
@@ -39,7 +41,9 @@ def connect_partner(customer: str, endpoint: str, region: str, secrets: dict[str
 def start_request(request_id: int) -> None:
     """Run an action request's flow in this process (the log it moves along was written Queued already)."""
     from flows.requests import fail_queued, run_action_request
+    from ihub.embedded import use_own_session_server
 
+    use_own_session_server()
     try:
         run_action_request(request_id, return_state=True)
     except BaseException as exc:  # the run never started: say so in the request's log
@@ -50,11 +54,15 @@ def start_request(request_id: int) -> None:
 
 def remove_blocks(names: list[str]) -> None:
     """Delete a removed customer's credential blocks, whatever their type."""
+    if not names:
+        return
     from prefect.blocks.core import Block
     from prefect.exceptions import ObjectNotFound
 
     from blocks import CREDENTIAL_BLOCKS
+    from ihub.embedded import use_own_session_server
 
+    use_own_session_server()
     for name in names:
         for block_class in CREDENTIAL_BLOCKS.values():
             try:

@@ -72,7 +72,9 @@ def run_sync(console: Console, integration_id: int, ref: str, trigger: Trigger =
     the run's log is written here, Failed and counted like any failed run.
     """
     from flows.sync import sync_integration
+    from ihub.embedded import use_own_session_server
 
+    use_own_session_server()
     started = utcnow()
     for attempt in range(1, START_ATTEMPTS + 1):
         try:

@@ -1,33 +1,5 @@
 """The hub's data: SQLModel tables, the connector spec, and the engine/session.
 
-Importing this package registers every table on `SQLModel.metadata` (Alembic reads it).
+Importing the package loads none of them, so a command can use a light module (`models.errors`,
+`models.log_enums`) without SQLModel; `models.tables` registers every table.
 """
-
-from models.config import (
-    Customer,
-    EndpointStatus,
-    FieldMapping,
-    Integration,
-    IntegrationAction,
-    IntegrationEndpoint,
-    IntegrationStatus,
-)
-from models.logs import ActionLog, ActionRequest, ActionStatus, Trigger
-from models.records import Asset, CustomRecord, Person
-
-__all__ = [
-    "ActionLog",
-    "ActionRequest",
-    "ActionStatus",
-    "Asset",
-    "Customer",
-    "CustomRecord",
-    "EndpointStatus",
-    "FieldMapping",
-    "Integration",
-    "IntegrationAction",
-    "IntegrationEndpoint",
-    "IntegrationStatus",
-    "Person",
-    "Trigger",
-]

@@ -2,16 +2,21 @@
 
 SQLite under `.ihub/` by default; any SQLAlchemy URL through `IHUB_DATABASE_URL` (PostgreSQL in
 production). The schema is owned by Alembic (`migrate`), never by `create_all`.
+
+SQLAlchemy loads with the first engine, not with this module: `ihub --help` reads `hub_home`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event
-from sqlmodel import Session
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -45,6 +50,8 @@ def get_engine(url: str | None = None) -> Engine:
 
 @lru_cache(maxsize=16)
 def _engine(url: str) -> Engine:
+    from sqlalchemy import create_engine, event
+
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -62,17 +69,55 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def session(url: str | None = None) -> Session:
+    from sqlmodel import Session
+
     return Session(get_engine(url), expire_on_commit=False)
 
 
 def migrate(url: str | None = None, revision: str = "head") -> None:
-    """Bring the schema to the newest Alembic revision, or to `revision` (a no-op when it is there already)."""
+    """Bring the schema to the newest Alembic revision, or to `revision` (a no-op when it is there already).
+
+    Alembic (with Mako and Pygments) takes longer to import than a quick command takes to run, so
+    a database already at the newest revision is recognised without it.
+    """
+    engine = get_engine(url)
+    if revision == "head" and _at_newest_revision(engine):
+        return
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    engine = get_engine(url)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+_REVISION_LINE = re.compile(r"^(revision|down_revision) = (?:None|'([^']*)')$", re.MULTILINE)
+
+
+def _newest_revisions() -> set[str] | None:
+    """The revisions no other one revises, read from the version files as Alembic writes them;
+    None if a file is in another form (a merge, say): then Alembic decides."""
+    revisions, revised = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        lines = _REVISION_LINE.findall(path.read_text())
+        if sorted(name for name, _ in lines) != ["down_revision", "revision"]:
+            return None
+        for name, revision in lines:
+            (revisions if name == "revision" else revised).add(revision)
+    return revisions - revised - {""} or None
+
+
+def _at_newest_revision(engine: Engine) -> bool:
+    from sqlalchemy.exc import DBAPIError
+
+    newest = _newest_revisions()
+    if newest is None:
+        return False
+    try:
+        with engine.connect() as connection:
+            stamped = set(connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars())
+    except DBAPIError:  # no schema yet, or no database: Alembic says which
+        return False
+    return stamped == newest

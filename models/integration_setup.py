@@ -6,8 +6,10 @@ Every rule lives here, so the CLI and the REST API refuse the same things with t
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cronsim import CronSim, CronSimError
 from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, select
 
@@ -192,16 +194,23 @@ def set_schedule(db: Session, integration: Integration, cron: str | None = None,
 
 
 def check_cron(cron: str) -> str:
-    from prefect.client.schemas.schedules import CronSchedule
+    """`cron` with single spaces, if both the hub's heartbeat check (cronsim) and Prefect's schedules read it.
 
+    Of cronsim's extensions, Prefect takes `L` as a day of the month and `1#2` but neither `W` days
+    nor a last weekday (`5L`); those are refused here rather than at deployment.
+    """
     cron = " ".join(cron.split())
-    if len(cron.split()) != 5:
+    fields = cron.split()
+    if len(fields) != 5:
         raise Invalid(f"{cron!r} is not a cron expression: it needs five fields (minute hour day month weekday), "
                       "e.g. '0 2 * * *' for 02:00 every day")
     try:
-        CronSchedule(cron=cron)
-    except ValueError:
-        raise Invalid(f"{cron!r} is not a valid cron expression, e.g. '0 2 * * *' for 02:00 every day") from None
+        CronSim(cron, datetime(2000, 1, 1))
+        valid = "W" not in fields[2].upper() and "L" not in fields[4].upper()
+    except CronSimError:
+        valid = False
+    if not valid:
+        raise Invalid(f"{cron!r} is not a valid cron expression, e.g. '0 2 * * *' for 02:00 every day")
     return cron
 
 

@@ -6,6 +6,8 @@ of the connector spec is JSON on the integration. `connector_spec` puts them bac
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlmodel import Session, select
 
 from models.config import (
@@ -20,8 +22,9 @@ from models.config import (
 from models.engine import session
 from models.errors import HubError, NotFound
 from models.names import SYNC_FLOW
-from models.spec import ConnectorSpec, SpecError
 
+if TYPE_CHECKING:  # the spec's models load when a spec is read: finding an integration needs none
+    from models.spec import ConnectorSpec
 _MAPPING_KEYS = ("mapping", "sync_key")
 
 
@@ -45,6 +48,8 @@ def integration_ref(session: Session, integration: Integration) -> str:
 
 
 def connector_spec(session: Session, integration: Integration) -> ConnectorSpec:
+    from models.spec import ConnectorSpec
+
     if integration.spec is None:
         raise HubError(f"{integration_ref(session, integration)} is built outside the hub: "
                        "it runs itself and reports through the API with its own key")
@@ -63,6 +68,8 @@ def runnable_spec(session: Session, integration: Integration) -> ConnectorSpec:
     A partner integration talks to its endpoint's region with its endpoint's credentials, and
     only while that endpoint is connected (seed 001).
     """
+    from models.spec import SpecError
+
     ref = integration_ref(session, integration)
     try:
         spec = connector_spec(session, integration)

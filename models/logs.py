@@ -7,36 +7,14 @@ import socket
 import threading
 from contextlib import contextmanager
 from datetime import datetime
-from enum import Enum
 from typing import Iterator
 
 from sqlmodel import Field, SQLModel, select
 
 from models.config import Integration, enum_column, utcnow
 from models.engine import session
+from models.log_enums import ActionStatus, Trigger
 from models.redact import redact
-
-
-class ActionStatus(str, Enum):
-    queued = "Queued"
-    in_progress = "In Progress"
-    completed = "Completed"
-    failed = "Failed"
-    cancelled = "Cancelled"
-    skipped = "Skipped"
-    """Not run: another run of the same integration was in progress."""
-    incomplete = "Incomplete"
-    """Ran, but could not read every record the vendor has (tasks/completeness.py); counts as a failure."""
-
-
-class Trigger(str, Enum):
-    """How a run was started, as the action log records it (seed 003)."""
-
-    schedule = "schedule"
-    manual = "manual"
-    request = "request"
-    retry = "retry"
-    ui = "UI"
 
 
 class RunCounts(SQLModel):

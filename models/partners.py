@@ -32,6 +32,16 @@ _HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*(?::\d{{1,5}})?")
 
 _AUTH_SETTINGS = {"api_token": ("header", "prefix", "placement", "param"), "basic": (), "aws": ("service",)}
 """Auth type -> the settings a template may give for it."""
+CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "api_token": ("api_key",),
+    "basic": ("username", "password"),
+    "aws": ("access_key_id", "secret_access_key", "session_token"),
+}
+"""Auth type -> the credential fields an operator gives, in the order to ask for them."""
+
+OPTIONAL_FIELDS = frozenset({"session_token"})
+"""Fields that may be left out (a temporary AWS key has a session token, a long-term one has none)."""
+
 _BLOCK_FIELDS = {"header": "header_name", "prefix": "prefix", "placement": "placement", "param": "query_param",
                  "service": "service"}
 """Template setting -> the credentials block field it fills."""

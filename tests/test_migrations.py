@@ -6,7 +6,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
-import models  # noqa: F401  (registers the tables)
+import models.tables  # noqa: F401  (registers the tables)
 from models.engine import MIGRATIONS, get_engine, migrate
 
 

@@ -13,7 +13,7 @@ router = APIRouter(prefix="/partners", tags=["partners"], dependencies=[Depends(
 
 
 def partner_view(partner) -> schemas.PartnerPublic:
-    from blocks.credentials import CREDENTIAL_FIELDS
+    from models.partners import CREDENTIAL_FIELDS
 
     return schemas.PartnerPublic(
         slug=partner.slug, name=partner.name, author=partner.author, support_contact=partner.support_contact,

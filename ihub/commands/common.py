@@ -6,15 +6,16 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import typer
 from rich.console import Console
-from sqlmodel import Session
 
-from models.engine import migrate, session
 from models.errors import HubError
 from models.redact import redact
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 console = Console()
 
@@ -31,6 +32,8 @@ def done(message: str) -> None:
 @contextmanager
 def hub() -> Iterator[Session]:
     """A session on the (migrated) hub database; a HubError ends the command with its message."""
+    from models.engine import migrate, session
+
     migrate()
     try:
         with session() as db:

@@ -1,5 +1,9 @@
 """`ihub integrations`: create, configure and activate integrations (seeds 002, 004), and the
-integration manager's header (seed 003)."""
+integration manager's header (seed 003).
+
+The rules (`models.integration_setup`) and the spec's models load in the commands that use them:
+`list` and `show` do without.
+"""
 
 from __future__ import annotations
 
@@ -14,18 +18,7 @@ from ihub.commands.common import confirm, console, done, fail, hub, when
 from models.actions import LogFilter, list_actions, list_logs
 from models.config import Customer, Integration, IntegrationEndpoint
 from models.customers import get_customer
-from models.integration_setup import (
-    activate as activate_integration,
-    create_integration,
-    deactivate as deactivate_integration,
-    delete_integration,
-    set_alerts,
-    set_retries,
-    set_schedule,
-    set_update_types,
-)
 from models.integrations import find_integration, integration_ref
-from models.spec import ConnectorSpec, SpecError
 
 app = typer.Typer(help="Integrations: what is synced, from where, when, and who hears about failures.",
                   no_args_is_help=True)
@@ -63,6 +56,9 @@ def create(
     support_contact: Optional[str] = typer.Option(None),
 ) -> None:
     """Create an integration from a partner data type, a connector spec or as external; it starts Inactive."""
+    from models.integration_setup import create_integration
+    from models.spec import ConnectorSpec, SpecError
+
     connector = None
     if spec is not None:
         try:
@@ -148,6 +144,8 @@ def _configure(integration: str, change) -> str:
 @app.command()
 def activate(integration: str = REF) -> None:
     """Activate: refused until the mapping has a primary (sync) key."""
+    from models.integration_setup import activate as activate_integration
+
     ref = _configure(integration, activate_integration)
     done(f"{ref} is Active.")
 
@@ -155,6 +153,8 @@ def activate(integration: str = REF) -> None:
 @app.command()
 def deactivate(integration: str = REF) -> None:
     """Deactivate: its schedule stops running it."""
+    from models.integration_setup import deactivate as deactivate_integration
+
     ref = _configure(integration, deactivate_integration)
     done(f"{ref} is Inactive.")
 
@@ -162,6 +162,8 @@ def deactivate(integration: str = REF) -> None:
 @app.command()
 def delete(integration: str = REF, yes: bool = typer.Option(False, "--yes", "-y")) -> None:
     """Delete an integration with its mapping, logs and synced records."""
+    from models.integration_setup import delete_integration
+
     with hub() as db:
         found = find_integration(db, integration)
         ref = integration_ref(db, found)
@@ -177,6 +179,8 @@ def update_types(
     deleted_mode: Optional[str] = typer.Option(None, help="mark or remove records the vendor no longer returns."),
 ) -> None:
     """Show or choose which vendor changes a sync applies."""
+    from models.integration_setup import set_update_types
+
     with hub() as db:
         found = find_integration(db, integration)
         if types or deleted_mode:
@@ -195,6 +199,8 @@ def alerts(
     threshold: Optional[int] = typer.Option(None, help="Consecutive failed runs that disable it (default 5)."),
 ) -> None:
     """Show or change the alert e-mails and the error threshold."""
+    from models.integration_setup import set_alerts
+
     with hub() as db:
         found = find_integration(db, integration)
         set_alerts(db, found, add or [], remove or [], threshold)
@@ -210,6 +216,8 @@ def schedule(
     timezone: Optional[str] = typer.Option(None, help="An IANA time zone, e.g. Europe/Paris."),
 ) -> None:
     """Show or change when the integration runs."""
+    from models.integration_setup import set_schedule
+
     with hub() as db:
         found = find_integration(db, integration)
         current = set_schedule(db, found, cron, timezone)
@@ -224,6 +232,8 @@ def retries(
     delay: Optional[int] = typer.Option(None, "--delay", help="Seconds before each re-run."),
 ) -> None:
     """How often Prefect re-runs a failed run by itself (the same flow run, one action log)."""
+    from models.integration_setup import set_retries
+
     with hub() as db:
         found = find_integration(db, integration)
         set_retries(db, found, retries, delay)

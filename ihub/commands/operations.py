@@ -94,6 +94,9 @@ def prefect_runs(ref: str, flow_run_ids: list[str], limit: int) -> dict[str, Flo
     )
     from prefect.client.schemas.sorting import FlowRunSort
 
+    from ihub.embedded import use_own_session_server
+
+    use_own_session_server()
     now = utcnow()
     sync = FlowFilter(name=FlowFilterName(any_=[SYNC_FLOW]))
     deployment = DeploymentFilter(name=DeploymentFilterName(any_=[deployment_name(ref)]))

@@ -46,8 +46,7 @@ def _regions(names: list[str]) -> str:
 @app.command()
 def show(partner: str) -> None:
     """One partner application: support contact, regions, credentials it needs, data types."""
-    from blocks.credentials import CREDENTIAL_FIELDS
-    from models.partners import get_partner
+    from models.partners import CREDENTIAL_FIELDS, get_partner
 
     try:
         found = get_partner(partner)
@@ -125,10 +124,9 @@ def connect(
 
     A secret that is not given is asked for without echo, or read from stdin with --secret-stdin.
     """
-    from blocks.credentials import CREDENTIAL_FIELDS
     from ihub.operations import connect_partner
     from models.endpoints import partner_endpoint
-    from models.partners import get_partner
+    from models.partners import CREDENTIAL_FIELDS, get_partner
 
     given = {"api_key": api_key, "username": username, "password": password, "access_key_id": access_key_id,
              "secret_access_key": secret_access_key, "session_token": session_token}

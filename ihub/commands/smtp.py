@@ -12,9 +12,17 @@ from rich.table import Table
 from ihub.commands.common import console, done, fail
 from models.errors import HubError
 from models.integration_setup import normalize_email
-from tasks import notify
 
 app = typer.Typer(help="The SMTP server and sender address of the alert e-mails.", no_args_is_help=True)
+
+
+def _notify():
+    """The alert e-mail tasks (they import Prefect: only these commands pay for it), server set up."""
+    from ihub.embedded import use_own_session_server
+    from tasks import notify
+
+    use_own_session_server()
+    return notify
 
 
 @app.command("set")
@@ -36,6 +44,7 @@ def set_(
         fail("--password needs --username")
     if secret_stdin and password is None:
         password = sys.stdin.readline().rstrip("\r\n")
+    notify = _notify()
     try:
         if sender is not None:
             sender = normalize_email(sender)
@@ -60,6 +69,7 @@ def set_(
 @app.command()
 def show() -> None:
     """The SMTP settings in force (never the password)."""
+    notify = _notify()
     try:
         block = notify.load_smtp()
         sender, source = notify.alert_sender()
@@ -83,6 +93,7 @@ def show() -> None:
 @app.command()
 def test(to: str = typer.Option(..., "--to", help="Where to send the test e-mail.")) -> None:
     """Send a short test e-mail through the saved settings."""
+    notify = _notify()
     try:
         to = normalize_email(to)
         sender, _ = notify.alert_sender()

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import models  # noqa: F401  (registers every table on the metadata)
+import models.tables  # noqa: F401  (registers every table on the metadata)
 from models.engine import get_engine
 
 connection = context.config.attributes.get("connection")
