@@ -18,7 +18,7 @@ from sqlmodel import col, select
 
 from models.config import Integration, utcnow
 from models.engine import session
-from models.logs import HEARTBEAT_ENV, ActionLog, ActionStatus
+from models.logs import ActionLog, ActionStatus, heartbeat_seconds
 
 STALE_BEATS = 4
 """A run is taken for dead after this many heartbeat intervals (IHUB_HEARTBEAT_SECONDS) without a beat."""
@@ -78,13 +78,6 @@ def process_alive(pid: int) -> bool:
             return stat.read().rpartition(")")[2].split()[0] != "Z"
     except (OSError, IndexError):  # no /proc (macOS): trust the signal
         return True
-
-
-def heartbeat_seconds() -> float:
-    try:
-        return max(float(os.environ.get(HEARTBEAT_ENV, 30)), 1.0)
-    except ValueError:
-        return 30.0
 
 
 def crash_message(run: OpenRun, why: str) -> str:

@@ -129,11 +129,20 @@ def running_log(integration_id: int) -> ActionLog | None:
 HEARTBEAT_ENV = "IHUB_HEARTBEAT_SECONDS"
 
 
+def heartbeat_seconds() -> float:
+    """How often a run beats (IHUB_HEARTBEAT_SECONDS, 30 by default): read by the run that beats and by
+    the reaper that judges its silence (models/crashes.py), so both go by the same interval."""
+    try:
+        return max(float(os.environ.get(HEARTBEAT_ENV, 30)), 1.0)
+    except ValueError:
+        return 30.0
+
+
 @contextmanager
 def heartbeat(integration_id: int, every: float | None = None) -> Iterator[None]:
     """Refresh the integration's last heartbeat every `every` seconds (30 by default) while a run
     lives, even while a slow page is being fetched, so `ihub status` can tell it from a dead one."""
-    every = every or float(os.environ.get(HEARTBEAT_ENV, 30))
+    every = every or heartbeat_seconds()
     stop = threading.Event()
 
     def beat() -> None:
