@@ -202,17 +202,16 @@ class NextUrlPaginator:
 
 
 _PAGINATORS = {
-    NoPagination: lambda config: SinglePage(),
-    OffsetPagination: OffsetPaginator,
-    PagePagination: PagePaginator,
-    CursorPagination: CursorPaginator,
+    NoPagination: lambda spec: SinglePage(),
+    OffsetPagination: lambda spec: OffsetPaginator(spec.pagination),
+    PagePagination: lambda spec: PagePaginator(spec.pagination),
+    CursorPagination: lambda spec: CursorPaginator(spec.pagination),
+    NextUrlPagination: lambda spec: NextUrlPaginator(spec.pagination, spec),  # checks next URLs against its hosts
 }
 
 
 def paginator_for(spec: ConnectorSpec) -> Paginator:
-    if isinstance(spec.pagination, NextUrlPagination):  # it checks each next URL against the spec's hosts
-        return NextUrlPaginator(spec.pagination, spec)
-    return _PAGINATORS[type(spec.pagination)](spec.pagination)
+    return _PAGINATORS[type(spec.pagination)](spec)
 
 
 def fetch_pages(spec: ConnectorSpec, auth: httpx.Auth,
