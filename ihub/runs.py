@@ -99,26 +99,30 @@ def run_sync(console: Console, integration_id: int, ref: str, trigger: Trigger =
         return latest_log(integration_id, started)
 
 
+def _causes(exc: BaseException | None) -> Iterator[BaseException]:
+    """`exc` and what caused it, in turn."""
+    while exc is not None:
+        yield exc
+        exc = exc.__cause__
+
+
 def prefect_refusal(exc: BaseException) -> str | None:
     """What the Prefect server did, when `exc` (or what caused it) is its answer or its silence."""
-    while exc is not None:
-        if isinstance(exc, httpx.HTTPStatusError):
-            return f"HTTP {exc.response.status_code}"
-        if isinstance(exc, httpx.TimeoutException):
+    for cause in _causes(exc):
+        if isinstance(cause, httpx.HTTPStatusError):
+            return f"HTTP {cause.response.status_code}"
+        if isinstance(cause, httpx.TimeoutException):
             return "no answer in time (PREFECT_API_REQUEST_TIMEOUT)"
-        if isinstance(exc, httpx.TransportError):
-            return f"cannot reach it ({type(exc).__name__})"
-        exc = exc.__cause__
+        if isinstance(cause, httpx.TransportError):
+            return f"cannot reach it ({type(cause).__name__})"
     return None
 
 
 def retryable(exc: BaseException) -> bool:
     """A 4xx other than 429 is an answer that another attempt would only repeat."""
-    while exc is not None:
-        if isinstance(exc, httpx.HTTPStatusError):
-            return exc.response.status_code >= 500 or exc.response.status_code == 429
-        exc = exc.__cause__
-    return True
+    status = next((cause.response.status_code for cause in _causes(exc) if isinstance(cause, httpx.HTTPStatusError)),
+                  None)
+    return status is None or status >= 500 or status == 429
 
 
 def not_accepted(integration_id: int, trigger: Trigger, problem: str) -> ActionLog:
