@@ -2,11 +2,14 @@
 SQLite-backed server answers): `ihub run` starts it again with backoff, and after the last
 attempt ends with one clear line and a Failed action log, counted like any failed run.
 
-A loopback proxy in front of Prefect's test server answers 503 to the first flow-run creations."""
+A loopback proxy in front of Prefect's test server answers 503 to the first flow-run creations; it
+passes everything else on, asking again when the test server itself is busy (its SQLite database
+locked by another test's leftover writes), since the client behind it is told not to retry."""
 
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
@@ -48,8 +51,12 @@ def refusing_proxy(upstream: str, refusals: int) -> Iterator[tuple[str, list[int
                     return self._answer(503, {"content-type": "application/json"}, b'{"detail":"busy"}')
                 creations.append(201)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-            answer = httpx.request(self.command, upstream + self.path.removeprefix("/api"), headers=headers,
-                                   content=body, timeout=30)
+            for _ in range(10):  # the test server's own 503 (SQLite busy) is not a refusal under test
+                answer = httpx.request(self.command, upstream + self.path.removeprefix("/api"), headers=headers,
+                                       content=body, timeout=30)
+                if answer.status_code != 503:
+                    break
+                time.sleep(0.2)
             self._answer(answer.status_code, answer.headers, answer.content)
 
         def _answer(self, status: int, headers, content: bytes) -> None:
