@@ -25,7 +25,7 @@ def list_customers(db: Session) -> list[Customer]:
 def create_customer(db: Session, name: str) -> Customer:
     name = check_name("customer", name)
     if db.exec(select(Customer).where(Customer.name == name)).first():
-        raise Conflict(f"customer '{name}' already exists")
+        raise _taken(name)
     customer = Customer(name=name)
     db.add(customer)
     db.commit()
@@ -36,11 +36,16 @@ def rename_customer(db: Session, name: str, new_name: str) -> Customer:
     customer = get_customer(db, name)
     new_name = check_name("customer", new_name)
     if new_name != name and db.exec(select(Customer).where(Customer.name == new_name)).first():
-        raise Conflict(f"customer '{new_name}' already exists")
+        raise _taken(new_name)
     customer.name = new_name
     db.add(customer)
     db.commit()
     return customer
+
+
+def _taken(name: str) -> Conflict:
+    problem = f"customer '{name}' already exists"
+    return Conflict(problem, fields={"name": problem})
 
 
 @dataclass

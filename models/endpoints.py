@@ -6,7 +6,7 @@ from sqlmodel import Session, select
 
 from models.config import Customer, EndpointStatus, Integration, IntegrationEndpoint
 from models.customers import get_customer
-from models.errors import Conflict, Invalid, NotFound
+from models.errors import Conflict, Invalid, NotFound, check_fields
 from models.names import check_name
 
 
@@ -29,11 +29,12 @@ def add_endpoint(db: Session, customer: str, name: str, description: str,
                  partner: str | None = None) -> IntegrationEndpoint:
     """Both fields are mandatory and the name is unique per customer (seed 000)."""
     found = get_customer(db, customer)
-    name = check_name("endpoint", name)
-    description = _description(description)
+    checked = check_fields(name=lambda: check_name("endpoint", name), description=lambda: _description(description))
+    name, description = checked["name"], checked["description"]
     if db.exec(select(IntegrationEndpoint).where(
             IntegrationEndpoint.customer_id == found.id, IntegrationEndpoint.name == name)).first():
-        raise Conflict(f"customer '{customer}' already has an integration endpoint named '{name}'")
+        problem = f"customer '{customer}' already has an integration endpoint named '{name}'"
+        raise Conflict(problem, fields={"name": problem})
     endpoint = IntegrationEndpoint(customer_id=found.id, name=name, description=description, partner=partner,
                                    status=EndpointStatus.available if partner else None)
     db.add(endpoint)
@@ -46,9 +47,10 @@ def edit_endpoint(db: Session, customer: str, name: str, description: str | None
     """Only the description changes; the name is never editable (seed 000)."""
     endpoint = get_endpoint(db, customer, name)
     if new_name is not None and new_name != name:
-        raise Invalid(f"the name of integration endpoint '{name}' cannot be changed; only its description can")
+        problem = f"the name of integration endpoint '{name}' cannot be changed; only its description can"
+        raise Invalid(problem, fields={"name": problem})
     if description is None:
-        raise Invalid("give the new description")
+        raise Invalid("give the new description", fields={"description": "give the new description"})
     endpoint.description = _description(description)
     db.add(endpoint)
     db.commit()
@@ -109,7 +111,9 @@ def partner_endpoint(db: Session, customer: str, name: str) -> IntegrationEndpoi
 def _description(description: str | None) -> str:
     description = (description or "").strip()
     if not description:
-        raise Invalid("the description is mandatory")
-    if len(description) > 500:
-        raise Invalid(f"the description is {len(description)} characters long; at most 500")
-    return description
+        problem = "the description is mandatory"
+    elif len(description) > 500:
+        problem = f"the description is {len(description)} characters long; at most 500"
+    else:
+        return description
+    raise Invalid(problem, fields={"description": problem})

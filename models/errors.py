@@ -4,9 +4,22 @@ The CLI prints them; the REST API answers NotFound with 404, Conflict with 409, 
 422 and Forbidden with 403.
 """
 
+from __future__ import annotations
+
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
+
 
 class HubError(Exception):
-    """A failure with a message meant for the operator (shown in the action log and the CLI)."""
+    """A failure with a message meant for the operator (shown in the action log and the CLI).
+
+    `fields` names the input fields at fault, each with its problem, so a form can show the
+    problem beside its field; the message says them all."""
+
+    def __init__(self, *args: object, fields: dict[str, str] | None = None) -> None:
+        super().__init__(*args)
+        self.fields = fields or {}
 
 
 class NotFound(HubError):
@@ -19,6 +32,19 @@ class Conflict(HubError):
 
 class Invalid(HubError):
     """A value the operator gave cannot be used."""
+
+
+def check_fields(**checks: Callable[[], T]) -> dict[str, T]:
+    """Each field's checked value; when checks fail, one Invalid naming every field at fault."""
+    values, problems = {}, {}
+    for field, check in checks.items():
+        try:
+            values[field] = check()
+        except Invalid as exc:
+            problems[field] = str(exc)
+    if problems:
+        raise Invalid("; ".join(problems.values()), fields=problems)
+    return values
 
 
 class Forbidden(HubError):

@@ -16,8 +16,9 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 def check_name(kind: str, name: str) -> str:
     name = (name or "").strip()
     if not _NAME.fullmatch(name):
-        raise Invalid(f"{kind} name {name!r} is not valid: use 1 to 64 letters, digits, '.', '_' or '-', "
-                      "starting with a letter or digit")
+        problem = (f"{kind} name {name!r} is not valid: use 1 to 64 letters, digits, '.', '_' or '-', "
+                   "starting with a letter or digit")
+        raise Invalid(problem, fields={"name": problem})
     return name
 
 
