@@ -1,4 +1,5 @@
-"""The FastAPI app: routers under /api/v1, the hub's errors as HTTP statuses, and `serve()`.
+"""The FastAPI app: routers under /api/v1, the hub's errors as HTTP statuses, the operator console
+at `/` (ihub.console, left out of the OpenAPI document), and `serve()`.
 
 Every error answer has one body, `{"detail": "..."}` (schemas.Problem, documented on each
 operation through errors.answers): the hub's own errors, HTTPExceptions and validation errors."""
@@ -11,13 +12,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from ihub import console
 from ihub.api import catalog, customers, integrations, logs, phone_home, security
 from ihub.api.deps import no_nul_in_url
-from models.errors import Conflict, Forbidden, HubError, Invalid, NotFound
+from ihub.api.errors import status_for
+from models.errors import HubError
 from models.redact import redact
 
 PREFIX = "/api/v1"
-_STATUS = {NotFound: 404, Conflict: 409, Invalid: 422, Forbidden: 403}
 
 
 def create_app(admin_token: str | None = None) -> FastAPI:
@@ -30,9 +32,13 @@ def create_app(admin_token: str | None = None) -> FastAPI:
                     "only use the /api/v1/integration routes.",
         dependencies=[Depends(no_nul_in_url)],
     )
-    app.state.admin_token = admin_token if admin_token is not None else security.admin_token()[0]
+    token_file = None
+    if admin_token is None:
+        admin_token, token_file = security.admin_token()
+    app.state.admin_token, app.state.admin_token_file = admin_token, token_file
     for module in (customers, catalog, integrations, logs, phone_home):
         app.include_router(module.router, prefix=PREFIX)
+    console.install(app)
     app.add_exception_handler(HubError, _hub_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
@@ -40,8 +46,7 @@ def create_app(admin_token: str | None = None) -> FastAPI:
 
 
 async def _hub_error(_request: Request, exc: HubError) -> JSONResponse:
-    status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 422)
-    return JSONResponse({"detail": redact(str(exc))}, status_code=status)
+    return JSONResponse({"detail": redact(str(exc))}, status_code=status_for(exc))
 
 
 async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -64,8 +69,10 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
 def serve(host: str, port: int) -> None:
     import uvicorn
 
-    token, path = security.admin_token()
+    app = create_app()
+    path = app.state.admin_token_file
     where = f"in {path} (or set IHUB_ADMIN_TOKEN)" if path else "IHUB_ADMIN_TOKEN"
-    print(f"Integration Hub API on http://{host}:{port}{PREFIX} (docs: http://{host}:{port}/docs); "
-          f"admin token: {where}", flush=True)
-    uvicorn.run(create_app(token), host=host, port=port, log_level="warning")
+    print(f"Integration Hub console on http://{host}:{port}/ (sign in with the admin token); "
+          f"REST API on http://{host}:{port}{PREFIX} (docs: http://{host}:{port}/docs); admin token: {where}",
+          flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -6,6 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from ihub.api.schemas import Problem
+from models.errors import Conflict, Forbidden, HubError, Invalid, NotFound
+
+_STATUS = {NotFound: 404, Conflict: 409, Invalid: 422, Forbidden: 403}
 
 _MEANING = {
     401: "No admin token or API key, or an unknown one",
@@ -21,3 +24,8 @@ _MEANING = {
 def answers(*codes: int) -> dict[int | str, dict[str, Any]]:
     """`responses=` for a route or router: these statuses, each with the one error body."""
     return {code: {"model": Problem, "description": _MEANING[code]} for code in codes}
+
+
+def status_for(exc: HubError) -> int:
+    """The HTTP status a hub error is answered with (the console's pages answer with the same)."""
+    return next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 422)

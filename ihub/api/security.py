@@ -40,7 +40,8 @@ def _unauthorized() -> HTTPException:
                          headers={"WWW-Authenticate": "Bearer"})
 
 
-def _is_admin(request: Request, token: str) -> bool:
+def is_admin(request: Request, token: str) -> bool:
+    """Whether `token` is the admin token (compared in constant time)."""
     return hmac.compare_digest(token.encode(), request.app.state.admin_token.encode())
 
 
@@ -48,7 +49,7 @@ def operator(request: Request, credentials: HTTPAuthorizationCredentials | None 
              db: Session = Depends(get_db)) -> None:
     if credentials is None:
         raise _unauthorized()
-    if _is_admin(request, credentials.credentials):
+    if is_admin(request, credentials.credentials):
         return
     if integration_for_key(db, credentials.credentials) is not None:
         raise HTTPException(403, "an integration's API key may only post heartbeats and action logs and read "
@@ -63,6 +64,6 @@ def integration_caller(request: Request, credentials: HTTPAuthorizationCredentia
     found = integration_for_key(db, credentials.credentials)
     if found is not None:
         return found
-    if _is_admin(request, credentials.credentials):
+    if is_admin(request, credentials.credentials):
         raise HTTPException(403, "the /api/v1/integration routes act as one integration: use its API key")
     raise _unauthorized()
