@@ -1,0 +1,151 @@
+"""The console in a real browser: the web app (`ihub api`) on a free loopback port, Debian's Chromium
+driven by Playwright, one signed-in browser context, and screenshots of each screen.
+
+The fixtures are package-scoped: started once for all of tests/console/ and stopped right after
+them (also when the run is interrupted), because Playwright's sync API marks its event loop as
+running in the main thread for as long as it lives, which the rest of the suite must not inherit.
+
+Without Chromium the browser tests are skipped with one line saying why, unless
+IHUB_REQUIRE_BROWSER=1 (CI), which makes that a failure.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+ADMIN = "console-browser-test-token"
+
+
+@dataclass
+class Console:
+    url: str
+    token: str
+
+    def api(self) -> httpx.Client:
+        """The same app's REST API, as the admin, to set up what a test needs besides the screen it drives."""
+        return httpx.Client(base_url=f"{self.url}/api/v1", headers={"Authorization": f"Bearer {self.token}"},
+                            timeout=30)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when pytest itself dies (even by SIGKILL), so no server outlives it."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@pytest.fixture(scope="package")
+def console_server(tmp_path_factory) -> Console:
+    """`ihub api` (the REST API and the console) on a fresh SQLite hub, until the console tests end."""
+    home = tmp_path_factory.mktemp("console-hub")
+    port = _free_port()
+    env = {**os.environ, "IHUB_HOME": str(home), "IHUB_DATABASE_URL": f"sqlite:///{home / 'ihub.db'}",
+           "IHUB_ADMIN_TOKEN": ADMIN}
+    log = open(home / "server.log", "wb")
+    server = subprocess.Popen([str(Path(sys.executable).parent / "ihub"), "api", "--host", "127.0.0.1",
+                               "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
+                              preexec_fn=_die_with_parent)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(server, url, home / "server.log")
+        yield Console(url, ADMIN)
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+def _wait_until_up(server: subprocess.Popen, url: str, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"the web app exited with {server.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/sign-in", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"the web app did not answer within {timeout:.0f} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="package")
+def browser():
+    """Debian's Chromium through Playwright (browsers cannot be downloaded here)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        _no_browser(f"Playwright is not installed ({exc}); run `make sync`")
+    if not CHROMIUM.exists():
+        _no_browser(f"no Chromium at {CHROMIUM} (`apt-get install chromium` as root)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def _no_browser(why: str) -> None:
+    message = f"console browser tests skipped: {why}"
+    if os.environ.get("IHUB_REQUIRE_BROWSER") == "1":
+        pytest.fail(message.replace("skipped", "required (IHUB_REQUIRE_BROWSER=1)"), pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="package")
+def signed_in(browser, console_server):
+    """A browser context (1280 px wide) whose operator signed in through the sign-in page."""
+    context = browser.new_context(base_url=console_server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto("/customers")
+    assert page.url.endswith("/sign-in?next=%2Fcustomers")
+    page.get_by_label("Admin token").fill(console_server.token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/customers")
+    page.close()
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(signed_in):
+    """A fresh tab of the signed-in operator."""
+    tab = signed_in.new_page()
+    try:
+        yield tab
+    finally:
+        tab.close()
+
+
+def screenshot(page, name: str) -> None:
+    """Save what the operator sees (tests/console/screenshots/, not committed): look at them."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
