@@ -5,12 +5,12 @@ export UV_PYTHON_DOWNLOADS := never
 UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 PYTHON ?= python3
 
-.PHONY: demo test sync bench cli-bench clean
+.PHONY: demo test sync browser bench cli-bench clean
 
 demo: sync
 	.venv/bin/ihub demo
 
-test: sync
+test: sync browser
 	.venv/bin/pytest
 
 bench: sync
@@ -18,6 +18,13 @@ bench: sync
 
 cli-bench: sync
 	.venv/bin/python bench/cli_bench.py
+
+# The console's browser tests drive Debian's Chromium: installed when missing and we may (root);
+# otherwise those tests are skipped, saying why.
+browser:
+	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "could not install Chromium: the console's browser tests will be skipped"
 
 sync: $(UV)
 	$(UV) sync --frozen --python $(PYTHON) --quiet

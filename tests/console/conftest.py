@@ -93,28 +93,42 @@ def _wait_until_up(server: subprocess.Popen, url: str, log: Path, timeout: float
     pytest.fail(f"the web app did not answer within {timeout:.0f} s:\n{log.read_text()}")
 
 
+def _browser_missing() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    try:
+        import playwright  # noqa: F401
+    except ImportError as exc:
+        return f"Playwright is not installed ({exc}); run `make sync`"
+    if not CHROMIUM.exists():
+        return f"no Chromium at {CHROMIUM} (`apt-get install chromium` as root, or `make test` as root)"
+    return None
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Without a browser, skip the tests that need one: one line per file saying why (a failure in CI)."""
+    why = _browser_missing()
+    if why is None or os.environ.get("IHUB_REQUIRE_BROWSER") == "1":
+        return
+    skip = pytest.mark.skip(reason=f"console browser tests skipped: {why}")
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="package")
 def browser():
     """Debian's Chromium through Playwright (browsers cannot be downloaded here)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        _no_browser(f"Playwright is not installed ({exc}); run `make sync`")
-    if not CHROMIUM.exists():
-        _no_browser(f"no Chromium at {CHROMIUM} (`apt-get install chromium` as root)")
+    why = _browser_missing()
+    if why is not None:
+        pytest.fail(f"console browser tests need a browser (IHUB_REQUIRE_BROWSER=1): {why}", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         try:
             yield launched
         finally:
             launched.close()
-
-
-def _no_browser(why: str) -> None:
-    message = f"console browser tests skipped: {why}"
-    if os.environ.get("IHUB_REQUIRE_BROWSER") == "1":
-        pytest.fail(message.replace("skipped", "required (IHUB_REQUIRE_BROWSER=1)"), pytrace=False)
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="package")
@@ -145,7 +159,11 @@ def page(signed_in):
         tab.close()
 
 
-def screenshot(page, name: str) -> None:
-    """Save what the operator sees (tests/console/screenshots/, not committed): look at them."""
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+@pytest.fixture
+def screenshot():
+    """`screenshot(page, name)` saves what the operator sees (tests/console/screenshots/, not committed): look at them."""
+    def save(page, name: str) -> None:
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+    return save

@@ -7,8 +7,6 @@ import re
 
 from playwright.sync_api import expect
 
-from console.conftest import screenshot
-
 
 def onboard(console_server, customer: str, endpoint: str | None = None, integration: str | None = None) -> None:
     """Set up through the REST API what a test needs besides the screen it drives."""
@@ -26,7 +24,7 @@ def flash(page):
     return page.locator(".flash.success")
 
 
-def test_seed_000_integration_endpoint_add_edit_delete(page, console_server):
+def test_seed_000_integration_endpoint_add_edit_delete(page, console_server, screenshot):
     onboard(console_server, "seed000")
     page.goto("/customers")
     screenshot(page, "01-customer-onboard")
@@ -81,7 +79,7 @@ def test_seed_000_integration_endpoint_add_edit_delete(page, console_server):
     screenshot(page, "09-endpoint-deleted")
 
 
-def test_the_endpoint_screen_fits_a_phone(page, console_server):
+def test_the_endpoint_screen_fits_a_phone(page, console_server, screenshot):
     onboard(console_server, "phone", endpoint="crm")
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/customers/phone/endpoints")
@@ -93,7 +91,7 @@ def test_the_endpoint_screen_fits_a_phone(page, console_server):
     screenshot(page, "11-edit-endpoint-phone")
 
 
-def test_customer_onboard_create_rename_and_delete_refused_unless_forced(page, console_server):
+def test_customer_onboard_create_rename_and_delete_refused_unless_forced(page, console_server, screenshot):
     page.goto("/customers")
     page.get_by_role("link", name="+ New Customer").click()
     page.get_by_role("button", name="Submit").click()
@@ -134,7 +132,7 @@ def test_customer_onboard_create_rename_and_delete_refused_unless_forced(page, c
     screenshot(page, "14-customer-deleted")
 
 
-def test_sign_in_sign_out_and_a_forged_form_is_refused(browser, console_server):
+def test_sign_in_sign_out_and_a_forged_form_is_refused(browser, console_server, screenshot):
     context = browser.new_context(base_url=console_server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     try:
