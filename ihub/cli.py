@@ -142,7 +142,7 @@ def api(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
 ) -> None:
-    """Serve the REST API (docs at /docs) for operators and integrations."""
+    """Serve the REST API (docs at /docs) and the operator console (at /)."""
     from ihub.api.app import serve
     from models.engine import migrate
 

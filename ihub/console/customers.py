@@ -7,8 +7,9 @@ from fastapi import Form, Request
 from fastapi.responses import RedirectResponse
 
 from ihub.api.deps import Db
+from ihub.api.errors import status_for
 from ihub.console.integrations import customer_integrations
-from ihub.console.pages import HOME, console_router, form_errors, redirect, render
+from ihub.console.pages import HOME, console_router, form_errors, redirect, render, said
 from models import customers as service
 from models.endpoints import list_endpoints
 from models.errors import HubError
@@ -80,15 +81,15 @@ def delete_customer(request: Request, db: Db, customer: str, force: bool = Form(
     try:
         removed = service.delete_customer(db, customer, force=force)
     except HubError as exc:
-        return _delete_form(request, db, customer, 409, problem=form_errors(exc)[1] or str(exc))
+        return _delete_form(request, db, customer, status_for(exc), problem=said(exc))
     remove_blocks(removed.credential_blocks)
-    said = [f"Customer '{customer}' deleted."]
+    lines = [f"Customer '{customer}' deleted."]
     if removed.integrations:
-        said.append(f"Removed its integrations (with their mappings, logs and records): "
+        lines.append(f"Removed its integrations (with their mappings, logs and records): "
                     f"{', '.join(removed.integrations)}.")
     if removed.endpoints:
-        said.append(f"Removed its endpoints: {', '.join(removed.endpoints)}.")
-    return redirect(HOME, " ".join(said), request)
+        lines.append(f"Removed its endpoints: {', '.join(removed.endpoints)}.")
+    return redirect(HOME, " ".join(lines), request)
 
 
 def _delete_form(request: Request, db: Db, customer: str, status_code: int = 200, problem: str | None = None):

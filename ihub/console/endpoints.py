@@ -8,7 +8,8 @@ from fastapi import Form, Request
 from sqlmodel import Session, select
 
 from ihub.api.deps import Db
-from ihub.console.pages import console_router, form_errors, redirect, render
+from ihub.api.errors import status_for
+from ihub.console.pages import console_router, form_errors, redirect, render, said
 from models import endpoints as service
 from models.config import Integration
 from models.customers import get_customer
@@ -74,8 +75,8 @@ def delete_endpoint(request: Request, db: Db, customer: str, endpoint: str):
     try:
         service.delete_endpoint(db, customer, endpoint)
     except HubError as exc:
-        return render(request, "endpoint_delete.html", 409, customer=get_customer(db, customer), tab="endpoints",
-                      endpoint=found, problem=form_errors(exc)[1] or str(exc))
+        return render(request, "endpoint_delete.html", status_for(exc), customer=get_customer(db, customer),
+                      tab="endpoints", endpoint=found, problem=said(exc))
     return redirect(endpoints_url(customer), f"Integration endpoint '{endpoint}' deleted from {customer}.", request)
 
 

@@ -99,10 +99,15 @@ def redirect(url: str, message: str | None = None, request: Request | None = Non
     return RedirectResponse(url, status_code=303)
 
 
+def said(exc: HubError) -> str:
+    """A refusal in the service's own words, redacted as the API's are."""
+    return redact(str(exc))
+
+
 def form_errors(exc: HubError) -> tuple[dict[str, str], str | None]:
     """A refusal as (problem per field, the message for the form's top when no field is named)."""
     fields = {name: redact(problem) for name, problem in exc.fields.items()}
-    return fields, None if fields else redact(str(exc))
+    return fields, None if fields else said(exc)
 
 
 def safe_next(target: str | None) -> str:
@@ -132,8 +137,7 @@ class ConsoleRoute(APIRoute):
             except FormRefused as exc:
                 response = render(request, "error.html", 403, title="Form refused", message=str(exc))
             except HubError as exc:
-                response = render(request, "error.html", status_for(exc), title="Not possible",
-                                  message=redact(str(exc)))
+                response = render(request, "error.html", status_for(exc), title="Not possible", message=said(exc))
             response.headers.update(SECURITY_HEADERS)
             return response
 

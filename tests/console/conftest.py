@@ -161,7 +161,9 @@ def page(signed_in):
 
 @pytest.fixture
 def screenshot():
-    """`screenshot(page, name)` saves what the operator sees (tests/console/screenshots/, not committed): look at them."""
+    """`screenshot(page, name)` saves what the operator sees (tests/console/screenshots/, not committed):
+    look at them."""
+
     def save(page, name: str) -> None:
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
