@@ -119,3 +119,18 @@ def test_a_missing_customer_is_the_services_own_words(operator):
 def test_console_routes_stay_out_of_the_api_document(anonymous):
     paths = anonymous.get("/openapi.json").json()["paths"]
     assert paths and all(path.startswith("/api/v1/") for path in paths)
+
+
+def test_an_integration_shows_on_status_its_customer_list_and_its_manager_page(operator):
+    api = {"Authorization": f"Bearer {ADMIN}"}
+    operator.post("/api/v1/customers", json={"name": "acme"}, headers=api)
+    operator.post("/api/v1/customers/acme/endpoints", json={"name": "crm", "description": "CRM"}, headers=api)
+    operator.post("/api/v1/customers/acme/integrations", headers=api,
+                  json={"name": "contacts", "endpoint": "crm", "external": True, "author": "Ada <b>L</b>"})
+    link = 'href="/customers/acme/integrations/contacts">contacts</a>'
+    assert link in operator.get("/status").text
+    assert link in operator.get("/customers/acme/integrations").text
+    manager = operator.get("/customers/acme/integrations/contacts").text
+    assert "Integration Manager <span class=\"subject\">contacts</span>" in manager
+    assert "Ada &lt;b&gt;L&lt;/b&gt;" in manager and ">Inactive<" in manager
+    assert operator.get("/customers/acme/integrations/nothing").status_code == 404
