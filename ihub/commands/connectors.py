@@ -195,9 +195,10 @@ def from_openapi(
         fail(f"{source} has no list endpoint: no GET (or paged POST) that answers an array of objects, or an "
              "object holding one; name one with --path")
     files = [out / spec.file_name for spec in generated]
-    existing = [str(file) for file in files if file.exists()]
+    existing = [file.name for file in files if file.exists()]
     if existing and not force:
-        fail(f"{', '.join(existing[:3])}{' and more' if len(existing) > 3 else ''} exist: use --force to overwrite")
+        fail(f"{', '.join(existing[:3])}{' and more' if len(existing) > 3 else ''} exist in {out}: "
+             "use --force to overwrite")
     out.mkdir(parents=True, exist_ok=True)
     table = Table(title=f"Specs written to {out}", title_justify="left")
     for column in ("file", "endpoint", "records", "pagination", "primary key", "target", "guessed"):
