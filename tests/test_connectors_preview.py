@@ -186,3 +186,19 @@ def test_the_api_answers_the_same_as_json(demo, tmp_path):
         assert refused.status_code == 422 and "request: is required" in refused.json()["detail"]
         assert client.post("/api/v1/connectors/test", json={"spec": spec}).status_code == 401
 
+
+
+def test_help_and_mistakes_import_no_prefect(sqlite_url, tmp_path):
+    from tests.test_cli_imports import ihub_in_a_new_process
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("vendor: x\n")
+    odd = tmp_path / "odd.json"
+    odd.write_text('{"hello": 1}')
+    results = ihub_in_a_new_process(tmp_path, ["connectors", "--help"], ["connectors", "test", str(bad)],
+                                    ["connectors", "test", "acme/none"], ["connectors", "from-openapi", str(odd)])
+    for result in results:
+        assert "prefect" not in result["loaded"], f"ihub {' '.join(result['args'])} imported Prefect"
+        assert "Traceback" not in result["output"], result["output"]
+    assert results[0]["code"] == 0 and "from-openapi" in results[0]["output"]
+    assert [result["code"] for result in results[1:]] == [1, 1, 1]
