@@ -79,6 +79,16 @@ def test_the_first_pages_are_read_mapped_and_the_next_request_shown(demo, tmp_pa
         assert db.exec(select(Asset)).all() == []  # nothing written
 
 
+def test_a_token_sent_in_the_query_is_not_shown_but_the_paging_values_are(demo, tmp_path):
+    url, data = demo
+    ApiTokenCredentials(token=data.token, placement="query", query_param="api_key").save("demo-vendor-token",
+                                                                                         overwrite=True)
+    result = ihub("connectors", "test", spec_file(tmp_path, url), "--pages", "1")
+    assert result.exit_code == 0, result.output
+    assert f"{url}/api/v1/assets?limit=100&offset=0&api_key=[REDACTED]" in result.output
+    assert data.token not in result.output
+
+
 def test_the_last_page_says_why_the_paginator_stops(demo, tmp_path):
     url, _ = demo
     result = ihub("connectors", "test", spec_file(tmp_path, url), "--pages", "9")
