@@ -170,10 +170,10 @@ class _Document:
         return {name: self.resolve(scheme) for name, scheme in (schemes or {}).items()}
 
 
-def _records(doc: _Document, schema: dict[str, Any]) -> tuple[str, dict[str, Any], str | None] | None:
-    """(records path, item schema, the wrapper's property it is under) of a list answer, or None."""
+def _records(doc: _Document, schema: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """(records path, a record's schema) of a list answer, or None."""
     if schema.get("type") == "array" or "items" in schema and "properties" not in schema:
-        return "$", doc.resolve(schema.get("items")), None
+        return "$", doc.resolve(schema.get("items"))
     properties = schema.get("properties") or {}
     arrays = {name: doc.resolve(value) for name, value in properties.items()
               if doc.resolve(value).get("type") == "array"}
@@ -183,12 +183,12 @@ def _records(doc: _Document, schema: dict[str, Any]) -> tuple[str, dict[str, Any
             if inner.get("type") == "object" and name in _WRAPPER_NAMES + ("result", "response"):
                 found = _records(doc, inner)
                 if found and found[0] != "$":
-                    return f"$.{name}{found[0][1:]}", found[1], name
+                    return f"$.{name}{found[0][1:]}", found[1]
         return None
     name = next((n for n in arrays if n in _WRAPPER_NAMES), None) or next(
         (n for n, s in arrays.items() if doc.resolve(s.get("items")).get("type") == "object"
          or "properties" in doc.resolve(s.get("items"))), None) or next(iter(arrays))
-    return f"$.{name}", doc.resolve(arrays[name].get("items")), name
+    return f"$.{name}", doc.resolve(arrays[name].get("items"))
 
 
 def _answer_fields(doc: _Document, schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -423,7 +423,7 @@ def generate(document: dict[str, Any], source: str, source_url: str | None = Non
 
 def _spec(doc, vendor, source, base, base_guessed, path, method, operation, params, body, answer, headers,
           found) -> Generated:
-    records_path, item, _wrapper = found
+    records_path, item = found
     resource = _resource(path)
     guesses: list[str] = []
     scalars, others = _scalar_fields(doc, item)
@@ -448,6 +448,9 @@ def _spec(doc, vendor, source, base, base_guessed, path, method, operation, para
     if method == "post":
         request["body"] = {}
     data["request"] = request
+    if "{" in path:
+        request.yaml_add_eol_comment(f"{GUESSED}: write a value in place of each {{parameter}}", "path")
+        guesses.append("path parameters")
     if base_guessed:
         request.yaml_add_eol_comment(f"{GUESSED}: the document names no server; set the API's address", "base_url")
         guesses.append("base_url")

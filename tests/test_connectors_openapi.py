@@ -160,6 +160,9 @@ def test_fastapis_document_gives_a_spec_per_list_endpoint(small_vendor, tmp_path
     assert events["target"] == {"object": "custom", "custom_type": "events"}
     assert events["mapping"] == {"external_id": "uuid", "kind": "kind"}
 
+    single = ihub("connectors", "from-openapi", f"{small_vendor}/openapi.json", "--path", "/devices/{device_id}")
+    assert single.exit_code == 1 and "/devices/{device_id} answers no list of records" in single.output
+
     again = ihub("connectors", "from-openapi", f"{small_vendor}/openapi.json", "--out", tmp_path)
     assert again.exit_code == 1 and "use --force to overwrite" in " ".join(again.output.split())
 
