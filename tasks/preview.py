@@ -263,7 +263,7 @@ def _suggest(spec: ConnectorSpec, body: Any, response: httpx.Response | None, re
     if body is MISSING:
         return
     suggestions: list[Suggestion] = []
-    if not preview.record_count:
+    if not any(page.size for page in read):  # the path found nothing (not: the spec's filter kept nothing)
         preview.top_level_keys = top_level_keys(body)
         if found := suggest_records_path(body, spec.records.path):
             suggestions.append(found)

@@ -106,6 +106,7 @@ def test_rejections_are_listed_with_their_reasons(demo, tmp_path):
     first = data.records["assets"][0]
     assert f"{first['id']}" in result.output
     assert f"field 'cost': expected a number, got '{first['status']}'" in result.output
+    assert "(80 more rejected records not shown)" in result.output
 
 
 def test_a_wrong_records_path_gets_the_keys_and_a_fix_that_applies(demo, tmp_path):

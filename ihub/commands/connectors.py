@@ -158,6 +158,8 @@ def _show(preview) -> None:
                 rejected.add_row(escape(rejection.sync_key or "?"),
                                  escape(rejection.reason) + (" (drift)" if rejection.drift else ""))
             console.print(rejected)
+            if preview.rejected_count > len(preview.rejections):
+                console.print(f"({preview.rejected_count - len(preview.rejections)} more rejected records not shown)")
     if preview.next_request is not None:
         body = f" body {preview.next_request.body}" if preview.next_request.body else ""
         console.print(f"Next request: {preview.next_request.method} {escape(preview.next_request.url)}"
