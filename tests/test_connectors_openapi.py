@@ -223,12 +223,18 @@ def test_a_spec_from_prefects_document_syncs_its_flow_runs_into_the_hub(tmp_path
                 "--path", "/flow_runs/filter").exit_code == 0
     file = tmp_path / "post-flow-runs-filter.yaml"
     spec = ConnectorSpec.from_yaml(file)
-    ApiTokenCredentials(token="prefect-needs-none").save(spec.auth.block, overwrite=True)
+    if spec.auth.block is not None:  # the document declares no auth: `none`, or a marked api_token guess
+        ApiTokenCredentials(token="prefect-needs-none").save(spec.auth.block, overwrite=True)
 
     preview = ihub("connectors", "test", file)
     assert preview.exit_code == 0, preview.output
     assert 'body {"limit":100,"offset":0}' in preview.output  # paged in the POST body
     assert "The mapping makes" in preview.output and "rejects 0" in preview.output
+
+    from tasks.preview import preview_spec
+
+    read = preview_spec(spec, None, pages=1)  # as for an open API (auth none): no credentials at all
+    assert read.error is None and read.record_count >= 3 and read.requests[0].status == 200
 
     with session() as db:
         onboard(db, "acme", "prefect", "Prefect's own API", "flow-runs", spec)
