@@ -43,6 +43,7 @@ from models.spec_hints import (
     unified_diff,
 )
 from tasks.http import RetryPolicy
+from tasks.map import RecordMapper
 from tasks.paginate import Page, PageRequest, Stop, fetch_pages, paginator_for
 
 TEST_ATTEMPTS = 2
@@ -119,7 +120,7 @@ def _shown_request(exchange: _Exchange) -> RequestShown:
 
 
 def preview_spec(spec: ConnectorSpec, auth: httpx.Auth | None, pages: int = 2,
-              policy: RetryPolicy | None = None) -> Preview:
+                 policy: RetryPolicy | None = None) -> Preview:
     """Fetch the first `pages` pages of `spec`'s endpoint, map them, and explain; nothing is written."""
     recorder = _Recorder(auth)
     spec_max = getattr(spec.pagination, "max_pages", None)
@@ -157,8 +158,6 @@ def preview_spec(spec: ConnectorSpec, auth: httpx.Auth | None, pages: int = 2,
 
 
 def _map(spec: ConnectorSpec, records: list[Any], preview: Preview) -> None:
-    from tasks.map import RecordMapper  # imports Prefect (for its task): only once there is something to map
-
     if not records:
         return
     if spec.sync_key is None:
