@@ -47,6 +47,8 @@ GROUPS = {
     "actions": ("ihub.commands.manager:actions_app",
                 "Integration actions: what an integration can do, e.g. Import Assets."),
     "smtp": ("ihub.commands.smtp:app", "The SMTP server and sender address of the alert e-mails."),
+    "connectors": ("ihub.commands.connectors:app",
+                   "Connector specs: test-read one before launching it, or write them from an OpenAPI document."),
 }
 """Listed after the commands defined below."""
 
