@@ -206,12 +206,28 @@ def check_cron(cron: str) -> str:
                       "e.g. '0 2 * * *' for 02:00 every day")
     try:
         CronSim(cron, datetime(2000, 1, 1))
-        valid = "W" not in fields[2].upper() and "L" not in fields[4].upper()
-    except CronSimError:
-        valid = False
-    if not valid:
-        raise Invalid(f"{cron!r} is not a valid cron expression, e.g. '0 2 * * *' for 02:00 every day")
+    except CronSimError as exc:
+        raise Invalid(f"{cron!r} is not a valid cron expression: {_bad_cron_field(fields, str(exc))}, "
+                      "e.g. '0 2 * * *' for 02:00 every day") from None
+    if "W" in fields[2].upper():
+        raise Invalid(f"{cron!r} is not a valid cron expression: the day-of-month field {fields[2]!r} asks for the "
+                      "nearest weekday (W), which Prefect's schedules do not take")
+    if "L" in fields[4].upper():
+        raise Invalid(f"{cron!r} is not a valid cron expression: the day-of-week field {fields[4]!r} asks for a "
+                      "last weekday of the month (L), which Prefect's schedules do not take")
     return cron
+
+
+_CRON_FIELDS = (("minute", "0-59"), ("hour", "0-23"), ("day-of-month", "1-31"), ("month", "1-12 or jan-dec"),
+                ("day-of-week", "0-7 or sun-sat"))
+
+
+def _bad_cron_field(fields: list[str], problem: str) -> str:
+    """Which field cronsim refused ("Bad day-of-month"), with what it takes."""
+    for (name, values), field in zip(_CRON_FIELDS, fields):
+        if problem.lower() == f"bad {name}":
+            return f"the {name} field {field!r} is not in {values}"
+    return problem.lower()
 
 
 def check_timezone(timezone: str) -> str:
