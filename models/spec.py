@@ -180,7 +180,26 @@ class _Sorted(_Paginated):
         return self
 
 
-class OffsetPagination(_Sorted):
+class _Counted(_Sorted):
+    """Offsets and page numbers, and where the vendor says how many records there are in all."""
+
+    total_path: JsonPath | None = Field(default=None, description="JSON path of the total record count")
+    total_header: str | None = Field(
+        default=None, min_length=1, description="response header with the total record count, e.g. X-Total-Count")
+
+    @model_validator(mode="after")
+    def _one_total(self) -> _Counted:
+        if self.total_path is not None and self.total_header is not None:
+            raise ValueError("give the total in one place: total_path (in the body) or total_header")
+        return self
+
+    @property
+    def total_source(self) -> str | None:
+        """Where the total is read, in words: `meta.total`, `the X-Total-Count header`; None without one."""
+        return self.total_path or (f"the {self.total_header} header" if self.total_header else None)
+
+
+class OffsetPagination(_Counted):
     """Limit/offset: ask for `limit` records starting at `offset`."""
 
     type: Literal["offset"] = "offset"
@@ -188,11 +207,10 @@ class OffsetPagination(_Sorted):
     limit_param: str = "limit"
     offset_param: str = "offset"
     start_offset: int = Field(default=0, ge=0)
-    total_path: JsonPath | None = Field(default=None, description="JSON path of the total record count")
 
 
 
-class PagePagination(_Sorted):
+class PagePagination(_Counted):
     """Limit/page: ask for page 1, 2, 3… of `size` records."""
 
     type: Literal["page"] = "page"
@@ -201,7 +219,6 @@ class PagePagination(_Sorted):
     size_param: str = "per_page"
     first_page: Literal[0, 1] = 1
     total_pages_path: JsonPath | None = Field(default=None, description="JSON path of the number of pages")
-    total_path: JsonPath | None = Field(default=None, description="JSON path of the total record count")
 
 
 

@@ -194,7 +194,8 @@ def test_rejected_credentials_and_a_transient_error_are_handled_like_a_sync(sync
 
     ApiTokenCredentials(token="a-revoked-secret").save("demo-vendor-token", overwrite=True)
     assert export_record("acme/assets", "5", return_state=True).is_failed()
-    assert logs(integration.id)[-1].message == "credentials rejected by Demo Asset Vendor (HTTP 401 on /api/v1/assets/5)"
+    assert logs(integration.id)[-1].message == (
+        "credentials rejected by Demo Asset Vendor (HTTP 401 on /api/v1/assets/5): invalid or missing API token")
     assert not any("a-revoked-secret" in row.message or data.token in row.message for row in logs(integration.id))
 
 
