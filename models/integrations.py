@@ -78,12 +78,12 @@ def connector_spec(session: Session, integration: Integration) -> ConnectorSpec:
     return ConnectorSpec.parse(data, source=f"integration '{integration.name}'")
 
 
-def import_action(session: Session, integration: Integration) -> str:
-    """The name of what a sync does ("Import Assets"), known from the actions saved with the spec
-    even when the spec cannot be used now; "Import" only if it has none."""
+def action_name(session: Session, integration: Integration, kind: ActionKind) -> str:
+    """What a sync or an export is called ("Import Assets", "Export Asset"), known from the actions
+    saved with the spec even when the spec cannot be used now; "Import" or "Export" if it has none."""
     name = session.exec(select(IntegrationAction.name).where(
-        IntegrationAction.integration_id == integration.id, IntegrationAction.kind == ActionKind.import_)).first()
-    return name or "Import"
+        IntegrationAction.integration_id == integration.id, IntegrationAction.kind == kind)).first()
+    return name or kind.value.capitalize()
 
 
 def runnable_spec(session: Session, integration: Integration) -> ConnectorSpec:

@@ -142,3 +142,30 @@ def test_a_run_of_a_failed_partner_says_why_once_with_the_full_reconnect_command
     assert "Import Assets" in logs and "Failed" in logs
     with session() as db:
         assert find_integration(db, "acme/assets").status == IntegrationStatus.inactive
+
+
+@pytest.mark.usefixtures("prefect_server", "sqlite_url")
+def test_history_reads_in_a_120_column_terminal():
+    import uuid
+
+    from models.logs import ActionStatus, Trigger
+    from tests.test_status_history import add_log
+
+    integration = make_integration()
+    refusal = "credentials rejected by Demo Asset Vendor (HTTP 401 on /api/v1/assets): invalid or missing API token"
+    add_log(integration.id, str(uuid.uuid4()), ActionStatus.completed, Trigger.schedule, 30, fetched=2500,
+            inserted=12, updated=3, unchanged=2485, message="fetched 2500 records in 25 pages: 12 inserted, "
+            "3 updated, 2485 unchanged, 0 rejected")
+    add_log(integration.id, str(uuid.uuid4()), ActionStatus.failed, Trigger.manual, 10, message=refusal)
+
+    result = ihub("history", "acme/assets", width=120)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(map(len, lines)) <= 120
+    header = next(line for line in lines if "message" in line).split()
+    assert header == ["started", "/", "run", "action", "state", "trigger", "took", "records", "message"]
+    words = result.output.split()
+    assert all(word in words for word in refusal.split())  # wrapped between words, never inside one
+    assert "Import Assets" in result.output and "2500 read" in result.output and "12 new, 3 updated" in result.output
+    failed = next(number for number, line in enumerate(lines) if "Failed" in line)
+    assert "credentials rejected by Demo" in lines[failed]  # the message starts on its run's line
