@@ -6,10 +6,8 @@ Every rule lives here, so the CLI and the REST API refuse the same things with t
 
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from cronsim import CronSim, CronSimError
 from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, select
 
@@ -20,6 +18,7 @@ from models.config import (
     IntegrationStatus,
     UpdateType,
 )
+from models.cron import cron_problem
 from models.customers import get_customer
 from models.endpoints import get_endpoint
 from models.errors import Conflict, Invalid
@@ -194,40 +193,12 @@ def set_schedule(db: Session, integration: Integration, cron: str | None = None,
 
 
 def check_cron(cron: str) -> str:
-    """`cron` with single spaces, if both the hub's heartbeat check (cronsim) and Prefect's schedules read it.
-
-    Of cronsim's extensions, Prefect takes `L` as a day of the month and `1#2` but neither `W` days
-    nor a last weekday (`5L`); those are refused here rather than at deployment.
-    """
+    """`cron` with single spaces, if both the hub's heartbeat check and Prefect's schedules read it."""
     cron = " ".join(cron.split())
-    fields = cron.split()
-    if len(fields) != 5:
-        raise Invalid(f"{cron!r} is not a cron expression: it needs five fields (minute hour day month weekday), "
-                      "e.g. '0 2 * * *' for 02:00 every day")
-    try:
-        CronSim(cron, datetime(2000, 1, 1))
-    except CronSimError as exc:
-        raise Invalid(f"{cron!r} is not a valid cron expression: {_bad_cron_field(fields, str(exc))}, "
-                      "e.g. '0 2 * * *' for 02:00 every day") from None
-    if "W" in fields[2].upper():
-        raise Invalid(f"{cron!r} is not a valid cron expression: the day-of-month field {fields[2]!r} asks for the "
-                      "nearest weekday (W), which Prefect's schedules do not take")
-    if "L" in fields[4].upper():
-        raise Invalid(f"{cron!r} is not a valid cron expression: the day-of-week field {fields[4]!r} asks for a "
-                      "last weekday of the month (L), which Prefect's schedules do not take")
+    problem = cron_problem(cron)
+    if problem:
+        raise Invalid(f"{cron!r} {problem}")
     return cron
-
-
-_CRON_FIELDS = (("minute", "0-59"), ("hour", "0-23"), ("day-of-month", "1-31"), ("month", "1-12 or jan-dec"),
-                ("day-of-week", "0-7 or sun-sat"))
-
-
-def _bad_cron_field(fields: list[str], problem: str) -> str:
-    """Which field cronsim refused ("Bad day-of-month"), with what it takes."""
-    for (name, values), field in zip(_CRON_FIELDS, fields):
-        if problem.lower() == f"bad {name}":
-            return f"the {name} field {field!r} is not in {values}"
-    return problem.lower()
 
 
 def check_timezone(timezone: str) -> str:

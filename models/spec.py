@@ -14,6 +14,7 @@ from urllib.parse import SplitResult, urlsplit
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from models.cron import cron_problem
 from models.paths import PathError, compile_path, path_keys
 from models.suggest import did_you_mean
 from models.targets import EXTERNAL_ID, TARGET_FIELDS, TargetObject
@@ -464,10 +465,11 @@ class ScheduleSpec(_Strict):
 
     @field_validator("cron")
     @classmethod
-    def _five_fields(cls, value: str) -> str:
-        if len(value.split()) != 5:
-            raise ValueError("a cron expression has five fields, e.g. '0 2 * * *'")
-        return value
+    def _usable_cron(cls, value: str) -> str:
+        problem = cron_problem(value)
+        if problem:
+            raise ValueError(f"{value!r} {problem}")
+        return " ".join(value.split())
 
 
 class ConnectorSpec(_Strict):

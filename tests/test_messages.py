@@ -1,8 +1,6 @@
 """The messages an operator meets on the way, through the CLI (its output read as a person reads it)
 and the REST API: each names what is wrong, once, with what to do."""
 
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
