@@ -244,5 +244,5 @@ def test_an_integration_that_cannot_send_data_now_fails_at_once_saying_why(db_ur
     with pytest.raises(HubError, match="has no primary"):
         export_record("acme/assets", "1")
     (row,) = logs(integration.id)
-    assert (row.action, row.status, row.record_ref) == ("Export", ActionStatus.failed, "1")
+    assert (row.action, row.status, row.record_ref) == ("Export Asset", ActionStatus.failed, "1")  # as when it runs
     assert row.message.startswith("acme/assets has no primary (sync) key in its mapping")

@@ -136,8 +136,12 @@ def test_a_run_of_a_failed_partner_says_why_once_with_the_full_reconnect_command
     assert "`ihub partners connect acme demo-vendor --region local`" in out
     assert "(action log #1: `ihub log 1`)" in out
 
+    requested = ihub("request", "acme/assets", "Import Assets", width=120)
+    out = " ".join(requested.output.split())
+    assert requested.exit_code == 1 and out.count("is not connected") == 1 and "(action log #2" in out
+
     logs = said("logs", "acme/assets")
-    assert "Import Assets" in logs and "Failed" in logs
+    assert "Import Assets" in logs and "Failed" in logs and "Import " not in logs.replace("Import Assets", "")
     with session() as db:
         assert find_integration(db, "acme/assets").status == IntegrationStatus.inactive
 
@@ -149,14 +153,19 @@ def test_history_reads_in_a_120_column_terminal():
     from models.logs import ActionStatus, Trigger
     from tests.test_status_history import add_log
 
-    integration = make_integration()
+    from ihub.demo import demo_spec
+    from models.integrations import onboard
+
+    customer = f"h{uuid.uuid4().hex[:8]}"  # the Prefect server is shared: runs of acme/assets are other tests'
+    with session() as db:
+        integration = onboard(db, customer, "vendor", "test vendor", "assets", demo_spec("http://127.0.0.1:9"))
     refusal = "credentials rejected by Demo Asset Vendor (HTTP 401 on /api/v1/assets): invalid or missing API token"
     add_log(integration.id, str(uuid.uuid4()), ActionStatus.completed, Trigger.schedule, 30, fetched=2500,
             inserted=12, updated=3, unchanged=2485, message="fetched 2500 records in 25 pages: 12 inserted, "
             "3 updated, 2485 unchanged, 0 rejected")
     add_log(integration.id, str(uuid.uuid4()), ActionStatus.failed, Trigger.manual, 10, message=refusal)
 
-    result = ihub("history", "acme/assets", width=120)
+    result = ihub("history", f"{customer}/assets", width=120)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert max(map(len, lines)) <= 120
