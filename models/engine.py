@@ -3,7 +3,7 @@
 SQLite in the hub's home by default; any SQLAlchemy URL through `IHUB_DATABASE_URL` (PostgreSQL in
 production). The schema is owned by Alembic (`migrate`), never by `create_all`.
 
-SQLAlchemy loads with the first engine, not with this module: `ihub --help` reads `hub_home`.
+SQLAlchemy loads with the first engine, not with this module: `ihub` reads `hub_home` before any command.
 """
 
 from __future__ import annotations
