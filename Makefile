@@ -7,8 +7,9 @@ PYTHON ?= python3
 
 .PHONY: demo test sync browser bench cli-bench clean
 
+# The demo's hub is the clone's own .ihub/ (which `make clean` removes), unless IHUB_HOME says otherwise.
 demo: sync
-	.venv/bin/ihub demo
+	IHUB_HOME="$${IHUB_HOME:-$(CURDIR)/.ihub}" .venv/bin/ihub demo
 
 test: sync browser
 	.venv/bin/pytest

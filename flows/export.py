@@ -14,9 +14,10 @@ from sqlmodel import Session
 
 from flows.orchestration import resolve_trigger
 from flows.sync import failure_message, flow_run_id
+from models.config import ActionKind
 from models.engine import session
 from models.errors import HubError, NotFound
-from models.integrations import find_integration, runnable_spec
+from models.integrations import action_name, find_integration, runnable_spec
 from models.logs import ActionStatus, RunLog, Trigger
 from models.redact import redact
 from models.spec import ConnectorSpec
@@ -38,7 +39,8 @@ def export_record(integration: str, record_ref: str, trigger: Trigger | None = N
         try:
             spec = runnable_spec(db, found)
         except HubError as exc:  # not runnable: say why in the log, at once
-            RunLog(found.id, "Export", trigger, flow_run_id(), log_id, record_ref).finish(ActionStatus.failed, str(exc))
+            action = action_name(db, found, ActionKind.export)  # from what is known: the spec cannot be used
+            RunLog(found.id, action, trigger, flow_run_id(), log_id, record_ref).finish(ActionStatus.failed, str(exc))
             raise
         record = _hub_record(db, spec, found.id, record_ref)
     run_log = RunLog(found.id, spec.export_action or "Export", trigger, flow_run_id(), log_id, record_ref)

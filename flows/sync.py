@@ -40,10 +40,10 @@ from flows.hooks import count_outcome
 from flows.orchestration import (AlreadyRunning, LeaseNotGranted, apply_retry_policy, one_run_at_a_time,
                                  resolve_trigger, wait_seconds)
 from flows.reap import reap_crashed
-from models.config import DeletedMode, UpdateType
+from models.config import ActionKind, DeletedMode, UpdateType
 from models.engine import session
 from models.errors import HubError, IncompleteRun, TooManyRejected
-from models.integrations import find_integration, runnable_spec, save_sync_state
+from models.integrations import action_name, find_integration, runnable_spec, save_sync_state
 from models.logs import ActionStatus, RunCounts, RunLog, Trigger, heartbeat, running_log
 from models.names import SYNC_FLOW, slug
 from models.redact import redact
@@ -147,7 +147,8 @@ def sync_integration(integration: str, trigger: Trigger | None = None, full_refr
         try:
             spec = runnable_spec(db, record)
         except HubError as exc:  # not runnable: say why in the log, at once
-            RunLog(record.id, "Import", trigger, flow_run_id(), log_id, attempt=attempt).finish(
+            action = action_name(db, record, ActionKind.import_)  # from what is known: the spec cannot be used
+            RunLog(record.id, action, trigger, flow_run_id(), log_id, attempt=attempt).finish(
                 ActionStatus.failed, str(exc))
             raise
     reap_crashed(record.id)  # a crashed run's log and lease must not hold this one up

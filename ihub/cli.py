@@ -124,10 +124,12 @@ def run(
         fail(f"the run of {ref} did not start; see the Prefect logs")
     if log.flow_run_id is None and log.status.value == "Failed":  # Prefect never accepted the run
         fail(log.message)
+    if log.status.value != "Completed":  # the counts only if it read something; the reason once, last
+        if log.pages:
+            console.print(run_table(f"Sync of {ref}", log))
+        fail(f"{log.message or f'the run ended {log.status.value}'} (action log #{log.id}: `ihub log {log.id}`)")
     console.print(run_table(f"Sync of {ref}", log))
     console.print(log_detail(log, ref))
-    if log.status.value != "Completed":
-        fail(log.message or f"the run's action log is {log.status.value}")
 
 
 @app.command("migrate")

@@ -68,9 +68,11 @@ def run_demo(console: Console, assets: int) -> bool:
             if log is None:
                 console.print("[red]The sync did not start; see the Prefect logs.[/]")
                 return False
+            if log.status.value != "Completed":  # the counts only if it read something; the reason once
+                if log.pages:
+                    console.print(run_table(f"{title} of {ref}", log))
+                console.print(f"[red]Sync failed:[/] {log.message} (action log #{log.id}: `ihub log {log.id}`)")
+                return False
             console.print(run_table(f"{title} of {ref}", log))
             console.print(log_detail(log, ref))
-            if log.status.value != "Completed":
-                console.print(f"[red]Sync failed:[/] {log.message}")
-                return False
     return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -95,33 +96,47 @@ _SAME_AS = {ActionStatus.in_progress: "Running", ActionStatus.queued: "Pending"}
 
 def history_table(title: str, rows: list[tuple[ActionLog | None, FlowRun | None]]) -> Table:
     """An integration's runs: each action log with its Prefect flow run (None when Prefect could not
-    tell), and flow runs with no action log yet (log None)."""
-    table = Table(title=title, title_justify="left")
-    for column in ("flow run", "action", "state", "trigger", "attempt", "started", "duration"):
+    tell), and flow runs with no action log yet (log None).
+
+    Seven columns, the counts in one and the flow run's short id under its start, so that a
+    120-column terminal leaves the message room to be read."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for column in ("started / run", "action", "state", "trigger", "took", "records"):
         table.add_column(column, overflow="fold")
-    for column in ("fetched", "inserted", "updated", "unchanged", "rejected"):
-        table.add_column(column, justify="right")
-    table.add_column("message", overflow="fold", min_width=20, ratio=1)
+    table.add_column("message", overflow="fold", min_width=30, ratio=1)
     for log, run in rows:
-        counts = [str(getattr(log, name)) if log else "—"
-                  for name in ("fetched", "inserted", "updated", "unchanged", "rejected")]
         if log is None:
             message = (run.state.message if run.state else None) or "no action log yet"
-            table.add_row(_flow_run(run, str(run.id)), "—", _state(run), "schedule" if run.auto_scheduled else "—",
-                          str(run.run_count or "—"), _when(run.start_time or run.expected_start_time, short=True),
-                          f"{run.estimated_run_time.total_seconds():.1f} s" if run.start_time else "—",
-                          *counts, escape(message))
+            table.add_row(_started(run.start_time or run.expected_start_time, run, str(run.id)), "—",
+                          _state(run) + (f" (attempt {run.run_count})" if (run.run_count or 0) > 1 else ""),
+                          "schedule" if run.auto_scheduled else "—",
+                          f"{run.estimated_run_time.total_seconds():.1f} s" if run.start_time else "—", "—",
+                          escape(message))
             continue
-        table.add_row(_flow_run(run, log.flow_run_id), log.action, _run_state(log, run), log.trigger.value,
-                      _attempt(log, run), _when(log.started_at, short=True), f"{log.seconds:.1f} s",
-                      *counts, escape(log.message))
+        attempt = _attempt(log, run)
+        table.add_row(_started(log.started_at, run, log.flow_run_id), log.action,
+                      _run_state(log, run) + (f"\nattempt {attempt}" if attempt != "1" else ""),
+                      log.trigger.value, f"{log.seconds:.1f} s", _records(log), escape(log.message))
     return table
+
+
+def _started(moment: datetime | None, run: FlowRun | None, flow_run_id: str | None) -> str:
+    """When, and under it the flow run: its short id, and its name when it is not the integration's."""
+    return f"{_when(moment, short=True)}\n{_flow_run(run, flow_run_id)}"
+
+
+def _records(log: ActionLog) -> str:
+    """`350 read` and what became of them, skipping what did not happen (the unchanged are the rest)."""
+    changes = [f"{count} {what}" for count, what in ((log.inserted, "new"), (log.updated, "updated"),
+                                                     (log.rejected, "rejected")) if count]
+    return f"{log.fetched} read" + ("\n" + ", ".join(changes) if changes else "")
 
 
 def _flow_run(run: FlowRun | None, flow_run_id: str | None) -> str:
     if flow_run_id is None:
         return "—"
-    return f"{escape(run.name)} [dim]{flow_run_id[:8]}[/]" if run else f"[dim]{flow_run_id[:8]}[/]"
+    named = run is not None and "/" not in run.name  # a sync started here is named after the integration
+    return f"{escape(run.name)}\n[dim]{flow_run_id[:8]}[/]" if named else f"[dim]{flow_run_id[:8]}[/]"
 
 
 def _state(run: FlowRun) -> str:

@@ -1,7 +1,7 @@
 """The hub's embedded defaults: where it keeps its files and how Prefect runs inside it.
 
 With no `PREFECT_API_URL`, Prefect starts a throwaway local server for each process; its
-database lives under `.ihub/prefect` so the migrations run once, not on every command. The
+database lives in the hub's home (`models.engine.hub_home`, e.g. `.ihub/prefect`) so the migrations run once, not on every command. The
 settings below keep a user's terminal free of Prefect's own chatter; each is only a default,
 so an environment variable of the same name wins.
 
@@ -20,7 +20,7 @@ import stat
 import sys
 from pathlib import Path
 
-from models.engine import hub_home
+from models.engine import open_hub_home
 
 ENCRYPTION_KEY_ENV = "PREFECT_SERVER_ENCRYPTION_KEY"
 ENCRYPTION_KEY_FILE = "encryption-key"
@@ -39,8 +39,7 @@ QUIET_PREFECT = {
 
 def configure_environment() -> None:
     """Set the defaults above; must run before Prefect is imported (it reads them once)."""
-    home = hub_home()
-    home.mkdir(parents=True, exist_ok=True)
+    home = open_hub_home()
     os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
     for name, value in QUIET_PREFECT.items():
         os.environ.setdefault(name, value)

@@ -5,7 +5,9 @@ every pagination style the universal connector supports (`/api/v1` limit/offset 
 `data.<kind>` and `meta.total`; `/api/pages` page numbers; `/api/cursor` a cursor in the body
 and the `X-Next-Cursor` header; `/api/link` the `Link` header, with `?next_host=` putting the
 next page on another host name, same port; `/api/next` a relative next URL in the body;
-`POST /api/search` a `NextToken` in the JSON body). `PUT /api/v1/<kind>/<id>` updates the
+`POST /api/search` a `NextToken` in the JSON body). `/api/v1` also sends the total in
+`X-Total-Count`; `json_content_type` labels the listings otherwise than `application/json`, as
+some vendors do, and a wrong SigV4 signature is refused as AWS refuses it (403 `SignatureDoesNotMatch`). `PUT /api/v1/<kind>/<id>` updates the
 fields it is given (nested objects merged), refusing unknown fields, wrong JSON types and
 statuses it does not know with 422. Tests can change a record (`PATCH /admin/<kind>/<id>`),
 queue faults (`data.faults`, `POST /admin/faults`: an error, a slow answer, an empty page, a
@@ -191,6 +193,9 @@ class VendorData:
     mutations: list[Mutation] = field(default_factory=list)
     """Changes made just before the requests they name."""
 
+    json_content_type: str = "application/json"
+    """The content type the listings are labelled with; some vendors (and moto) say text/html."""
+
     oauth_client_id: str = "demo-client"
     """The OAuth2 client the token endpoint knows; its secret is the token."""
     token_ttl: int = 3600
@@ -278,6 +283,13 @@ class VendorData:
             "data": {kind: [] if empty else items[offset:offset + limit]},
             "meta": {"total": len(items), "limit": limit, "offset": offset},
         })
+
+    def total(self, kind: str, updated_since: str | None = None) -> int:
+        """How many records a listing has: every one, or those updated since `updated_since`."""
+        items = self.records[kind]
+        if updated_since is None:
+            return len(items)
+        return sum(1 for item in items if item.get("updated_at", "") >= updated_since)
 
     def prerender(self, limits: list[int]) -> None:
         self.rendered.clear()
@@ -380,6 +392,10 @@ def build_app(data: VendorData) -> Starlette:
     async def refusal(request: Request) -> Response | None:
         """401 without the token, 404 for an unknown collection; None when the request may go on."""
         if not await authorized(request):
+            if request.headers.get("authorization", "").startswith("AWS4-HMAC-SHA256 "):  # as AWS refuses
+                return _json({"__type": "com.amazon.coral.service#SignatureDoesNotMatch",
+                              "message": "The request signature we calculated does not match the signature you "
+                                         "provided. Check your AWS Secret Access Key and signing method."}, 403)
             return _json({"error": "invalid or missing API token"}, 401)
         if request.path_params["kind"] not in data.records:
             return _json({"error": f"no such collection: {request.path_params['kind']}"}, 404)
@@ -446,9 +462,12 @@ def build_app(data: VendorData) -> Starlette:
                 return early
             body = orjson.loads(await request.body() or b"{}") if request.method == "POST" else {}
             try:
-                return handler(request, request.path_params["kind"], body)
+                response = handler(request, request.path_params["kind"], body)
             except (TypeError, ValueError):
                 return _json({"error": "paging values must be integers or cursors this API handed out"}, 400)
+            if response.status_code == 200:
+                response.headers["content-type"] = data.json_content_type
+            return response
 
         return endpoint
 
@@ -460,7 +479,10 @@ def build_app(data: VendorData) -> Starlette:
         sort = request.query_params.get("sort")
         if sort is not None and sort not in _ORDERS:
             return _json({"error": f"sort must be one of {', '.join(_ORDERS)}"}, 400)
-        return _json(data.page(kind, limit, offset, request.query_params.get("updated_since"), sort, _empty(request)))
+        updated_since = request.query_params.get("updated_since")
+        response = _json(data.page(kind, limit, offset, updated_since, sort, _empty(request)))
+        response.headers["X-Total-Count"] = str(data.total(kind, updated_since))  # the total, as many APIs send it
+        return response
 
     def by_page(request: Request, kind: str, body: dict) -> Response:
         items = data.records[kind]

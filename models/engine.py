@@ -1,15 +1,16 @@
 """Where the hub's database is, and the engine and sessions to reach it.
 
-SQLite under `.ihub/` by default; any SQLAlchemy URL through `IHUB_DATABASE_URL` (PostgreSQL in
+SQLite in the hub's home by default; any SQLAlchemy URL through `IHUB_DATABASE_URL` (PostgreSQL in
 production). The schema is owned by Alembic (`migrate`), never by `create_all`.
 
-SQLAlchemy loads with the first engine, not with this module: `ihub --help` reads `hub_home`.
+SQLAlchemy loads with the first engine, not with this module: `ihub` reads `hub_home` before any command.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,18 +22,43 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+HOME_FOLDER = ".ihub"
+
+
 def hub_home() -> Path:
-    """The hub's working folder: the SQLite database and Prefect's home live here."""
-    return Path(os.environ.get("IHUB_HOME", ".ihub")).absolute()
+    """The hub's working folder (the SQLite database, Prefect's home, the keys), found the way git
+    finds a repository: `IHUB_HOME`, else the nearest `.ihub/` in the working directory or above
+    it, else `ihub` in the user's data directory (`$XDG_DATA_HOME`, by default ~/.local/share).
+
+    So a command run from another folder of a project still finds the project's hub, and one run
+    anywhere else uses the user's hub instead of starting an empty one where it stands.
+    """
+    chosen = os.environ.get("IHUB_HOME")
+    if chosen:
+        return Path(chosen).expanduser().absolute()
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        if (folder / HOME_FOLDER).is_dir():
+            return folder / HOME_FOLDER
+    data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data).absolute() / "ihub"
+
+
+def open_hub_home() -> Path:
+    """`hub_home()`, made if it is not there yet, saying so on stderr (once, as it is made)."""
+    home = hub_home()
+    if not home.is_dir():
+        home.mkdir(parents=True, exist_ok=True)
+        print(f"Creating a new hub in {home} (IHUB_HOME, or a {HOME_FOLDER}/ folder here or above, "
+              "chooses another)", file=sys.stderr, flush=True)
+    return home
 
 
 def database_url() -> str:
     url = os.environ.get("IHUB_DATABASE_URL")
     if url:
         return normalize_url(url)
-    home = hub_home()
-    home.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{home / 'ihub.db'}"
+    return f"sqlite:///{open_hub_home() / 'ihub.db'}"
 
 
 def normalize_url(url: str) -> str:

@@ -6,10 +6,8 @@ Every rule lives here, so the CLI and the REST API refuse the same things with t
 
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from cronsim import CronSim, CronSimError
 from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, select
 
@@ -20,6 +18,7 @@ from models.config import (
     IntegrationStatus,
     UpdateType,
 )
+from models.cron import cron_problem
 from models.customers import get_customer
 from models.endpoints import get_endpoint
 from models.errors import Conflict, Invalid
@@ -194,23 +193,11 @@ def set_schedule(db: Session, integration: Integration, cron: str | None = None,
 
 
 def check_cron(cron: str) -> str:
-    """`cron` with single spaces, if both the hub's heartbeat check (cronsim) and Prefect's schedules read it.
-
-    Of cronsim's extensions, Prefect takes `L` as a day of the month and `1#2` but neither `W` days
-    nor a last weekday (`5L`); those are refused here rather than at deployment.
-    """
+    """`cron` with single spaces, if both the hub's heartbeat check and Prefect's schedules read it."""
     cron = " ".join(cron.split())
-    fields = cron.split()
-    if len(fields) != 5:
-        raise Invalid(f"{cron!r} is not a cron expression: it needs five fields (minute hour day month weekday), "
-                      "e.g. '0 2 * * *' for 02:00 every day")
-    try:
-        CronSim(cron, datetime(2000, 1, 1))
-        valid = "W" not in fields[2].upper() and "L" not in fields[4].upper()
-    except CronSimError:
-        valid = False
-    if not valid:
-        raise Invalid(f"{cron!r} is not a valid cron expression, e.g. '0 2 * * *' for 02:00 every day")
+    problem = cron_problem(cron)
+    if problem:
+        raise Invalid(f"{cron!r} {problem}")
     return cron
 
 

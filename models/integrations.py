@@ -22,6 +22,7 @@ from models.config import (
 from models.engine import session
 from models.errors import HubError, NotFound
 from models.names import SYNC_FLOW
+from models.suggest import closest, did_you_mean
 
 if TYPE_CHECKING:  # the spec's models load when a spec is read: finding an integration needs none
     from models.spec import ConnectorSpec
@@ -36,10 +37,25 @@ def find_integration(session: Session, ref: str) -> Integration:
         query = query.join(Customer).where(Customer.name == customer_name)
     found = session.exec(query).all()
     if not found:
-        raise NotFound(f"no integration '{ref}'")
+        raise NotFound(_not_found(session, ref))
     if len(found) > 1:
         raise NotFound(f"'{ref}' names integrations of {len(found)} customers; write it as customer/{name}")
     return found[0]
+
+
+def _not_found(session: Session, ref: str) -> str:
+    """Why `ref` names no integration, with the closest one that exists, or the customer's when `ref` is one."""
+    refs = [f"{customer}/{name}" for customer, name in
+            session.exec(select(Customer.name, Integration.name).join(Integration).order_by(Integration.name))]
+    if "/" not in ref and session.exec(select(Customer).where(Customer.name == ref)).first():
+        theirs = [other for other in refs if other.startswith(f"{ref}/")]
+        return (f"'{ref}' is a customer, not an integration; name an integration as customer/name: "
+                + (", ".join(theirs) if theirs else f"{ref} has none yet (`ihub integrations create {ref} NAME ...`)"))
+    if "/" in ref:
+        return f"no integration '{ref}'" + did_you_mean(ref, refs)
+    name = closest(ref, [other.partition("/")[2] for other in refs])
+    likely = [other for other in refs if name and other.endswith(f"/{name}")]
+    return f"no integration '{ref}'" + (f"; did you mean '{likely[0]}'?" if likely else "")
 
 
 def integration_ref(session: Session, integration: Integration) -> str:
@@ -60,6 +76,14 @@ def connector_spec(session: Session, integration: Integration) -> ConnectorSpec:
         "sync_key": next((row.target_field for row in rows if row.is_sync_key), None),
     }
     return ConnectorSpec.parse(data, source=f"integration '{integration.name}'")
+
+
+def action_name(session: Session, integration: Integration, kind: ActionKind) -> str:
+    """What a sync or an export is called ("Import Assets", "Export Asset"), known from the actions
+    saved with the spec even when the spec cannot be used now; "Import" or "Export" if it has none."""
+    name = session.exec(select(IntegrationAction.name).where(
+        IntegrationAction.integration_id == integration.id, IntegrationAction.kind == kind)).first()
+    return name or kind.value.capitalize()
 
 
 def runnable_spec(session: Session, integration: Integration) -> ConnectorSpec:
@@ -84,8 +108,10 @@ def runnable_spec(session: Session, integration: Integration) -> ConnectorSpec:
     if not endpoint.connected:
         why = f"{endpoint.status.value}: {endpoint.status_message}" if endpoint.status_message else endpoint.status.value
         customer = ref.rpartition("/")[0]
+        region = endpoint.region or "REGION"
         raise HubError(f"endpoint '{endpoint.name}' of {customer} is not connected ({why}); data is only sent "
-                       f"or received while it is connected: `ihub partners connect {customer} {endpoint.name}`")
+                       f"or received while it is connected: `ihub partners connect {customer} {endpoint.name} "
+                       f"--region {region}`")
     if integration.source == IntegrationSource.partner:
         spec.request.base_url = endpoint.base_url
         spec.auth.block = endpoint.credentials_block

@@ -14,6 +14,7 @@ from models.config import FieldMapping, Integration, IntegrationStatus
 from models.errors import Invalid, NotFound
 from models.integrations import integration_ref
 from models.spec import ConnectorSpec, SpecError
+from models.suggest import did_you_mean
 
 
 def mapping_rows(db: Session, integration: Integration) -> list[FieldMapping]:
@@ -44,8 +45,8 @@ def set_field(db: Session, integration: Integration, target: str, rule: str | di
 def set_sync_key(db: Session, integration: Integration, target: str) -> FieldMapping:
     rows = {row.target_field: row for row in mapping_rows(db, integration)}
     if target not in rows:
-        raise Invalid(f"{target!r} is not mapped in {integration_ref(db, integration)}; map it first. "
-                      f"Mapped fields: {', '.join(rows)}")
+        raise Invalid(f"{target!r} is not mapped in {integration_ref(db, integration)}{did_you_mean(target, rows)}; "
+                      f"map it first. Mapped fields: {', '.join(rows)}")
     for row in rows.values():
         row.is_sync_key = row.target_field == target
         db.add(row)
@@ -53,12 +54,13 @@ def set_sync_key(db: Session, integration: Integration, target: str) -> FieldMap
     return rows[target]
 
 
-def remove_field(db: Session, integration: Integration, target: str) -> None:
+def remove_field(db: Session, integration: Integration, target: str) -> str:
+    """Stop filling `target`; returns what happened, in words for the operator (the CLI's and the API's)."""
     ref = integration_ref(db, integration)
     rows = {row.target_field: row for row in mapping_rows(db, integration)}
     row = rows.get(target)
     if row is None:
-        raise NotFound(f"{target!r} is not mapped in {ref}")
+        raise NotFound(f"{target!r} is not mapped in {ref}{did_you_mean(target, rows)}")
     if len(rows) == 1:
         raise Invalid(f"{target!r} is the only mapped field of {ref}; a mapping needs at least one")
     if row.is_sync_key and integration.status == IntegrationStatus.active:
@@ -66,12 +68,16 @@ def remove_field(db: Session, integration: Integration, target: str) -> None:
                       "mark another field as the key first, or deactivate the integration")
     db.delete(row)
     db.commit()
+    if row.is_sync_key:
+        return (f"{target} is no longer mapped in {ref}. It was the primary (sync) key: {ref} has none now, and "
+                f"activating it needs one: `ihub mapping key {ref} FIELD`.")
+    return f"{target} is no longer mapped in {ref}."
 
 
 def _check(db: Session, integration: Integration, mapping: dict, sync_key: str | None) -> ConnectorSpec:
     data = {**integration.spec, "mapping": mapping, "sync_key": sync_key}
     try:
-        return ConnectorSpec.parse(data, source="mapping")
+        return ConnectorSpec.parse(data, source="")  # each problem names its field: mapping.x, sync_key
     except SpecError as exc:
         raise Invalid(str(exc)) from None
 

@@ -20,7 +20,8 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from models.errors import HubError
-from models.spec import ConnectorSpec, JsonPath, RequestSpec, SpecError, format_errors
+from models.spec import ConnectorSpec, JsonPath, RequestSpec, SpecError, format_errors, yaml_problem
+from models.suggest import did_you_mean
 
 TEMPLATES = Path(__file__).parent / "partner_templates"
 TENANT = "{tenant}"
@@ -191,7 +192,8 @@ class PartnerApplication(_Strict):
         """The API's base URL for a region, with the customer's tenant where the URL has one."""
         url = self.regions.get(region)
         if url is None:
-            raise PartnerError(f"{self.name} has no region '{region}'; its regions are: {', '.join(self.regions)}")
+            raise PartnerError(f"{self.name} has no region '{region}'{did_you_mean(region, self.regions)}; "
+                               f"its regions are: {', '.join(self.regions)}")
         if TENANT not in url:
             if tenant:
                 raise PartnerError(f"region '{region}' of {self.name} takes no tenant: {url} serves every customer")
@@ -210,7 +212,8 @@ class PartnerApplication(_Strict):
         """The connector spec of one data type, for an endpoint's base URL and credentials block."""
         found = self.data_types.get(data_type)
         if found is None:
-            raise PartnerError(f"{self.name} has no data type '{data_type}'; its data types are: "
+            raise PartnerError(f"{self.name} has no data type '{data_type}'{did_you_mean(data_type, self.data_types)}; "
+                               "its data types are: "
                                f"{', '.join(self.data_types)}")
         try:
             return found.connector_spec(self.name, base_url, self.auth_type, block)
@@ -253,7 +256,8 @@ def catalog() -> dict[str, PartnerApplication]:
 def get_partner(slug: str) -> PartnerApplication:
     found = catalog().get(slug)
     if found is None:
-        raise PartnerError(f"no partner application '{slug}'; the catalog has: {', '.join(catalog())}")
+        raise PartnerError(f"no partner application '{slug}'{did_you_mean(slug, catalog())}; "
+                           f"the catalog has: {', '.join(catalog())}")
     return found
 
 
@@ -262,7 +266,7 @@ def _load(path: Path) -> PartnerApplication:
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
-        raise PartnerError(f"{source}: not valid YAML: {exc}") from None
+        raise PartnerError(f"{source}: {yaml_problem(exc)}") from None
     if not isinstance(data, dict):
         raise PartnerError(f"{source}: a partner template is a mapping of fields")
     if "slug" in data:

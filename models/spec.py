@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from urllib.parse import SplitResult, urlsplit
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from models.cron import cron_problem
 from models.paths import PathError, compile_path, path_keys
+from models.suggest import did_you_mean
 from models.targets import EXTERNAL_ID, TARGET_FIELDS, TargetObject
 
 
@@ -179,7 +181,26 @@ class _Sorted(_Paginated):
         return self
 
 
-class OffsetPagination(_Sorted):
+class _Counted(_Sorted):
+    """Offsets and page numbers, and where the vendor says how many records there are in all."""
+
+    total_path: JsonPath | None = Field(default=None, description="JSON path of the total record count")
+    total_header: str | None = Field(
+        default=None, min_length=1, description="response header with the total record count, e.g. X-Total-Count")
+
+    @model_validator(mode="after")
+    def _one_total(self) -> _Counted:
+        if self.total_path is not None and self.total_header is not None:
+            raise ValueError("give the total in one place: total_path (in the body) or total_header")
+        return self
+
+    @property
+    def total_source(self) -> str | None:
+        """Where the total is read, in words: `meta.total`, `the X-Total-Count header`; None without one."""
+        return self.total_path or (f"the {self.total_header} header" if self.total_header else None)
+
+
+class OffsetPagination(_Counted):
     """Limit/offset: ask for `limit` records starting at `offset`."""
 
     type: Literal["offset"] = "offset"
@@ -187,11 +208,10 @@ class OffsetPagination(_Sorted):
     limit_param: str = "limit"
     offset_param: str = "offset"
     start_offset: int = Field(default=0, ge=0)
-    total_path: JsonPath | None = Field(default=None, description="JSON path of the total record count")
 
 
 
-class PagePagination(_Sorted):
+class PagePagination(_Counted):
     """Limit/page: ask for page 1, 2, 3… of `size` records."""
 
     type: Literal["page"] = "page"
@@ -200,7 +220,6 @@ class PagePagination(_Sorted):
     size_param: str = "per_page"
     first_page: Literal[0, 1] = 1
     total_pages_path: JsonPath | None = Field(default=None, description="JSON path of the number of pages")
-    total_path: JsonPath | None = Field(default=None, description="JSON path of the total record count")
 
 
 
@@ -446,10 +465,11 @@ class ScheduleSpec(_Strict):
 
     @field_validator("cron")
     @classmethod
-    def _five_fields(cls, value: str) -> str:
-        if len(value.split()) != 5:
-            raise ValueError("a cron expression has five fields, e.g. '0 2 * * *'")
-        return value
+    def _usable_cron(cls, value: str) -> str:
+        problem = cron_problem(value)
+        if problem:
+            raise ValueError(f"{value!r} {problem}")
+        return " ".join(value.split())
 
 
 class ConnectorSpec(_Strict):
@@ -571,12 +591,22 @@ class ConnectorSpec(_Strict):
         except FileNotFoundError:
             raise SpecError(f"{path}: no such file") from None
         except yaml.YAMLError as exc:
-            raise SpecError(f"{path}: not valid YAML: {exc}") from None
+            raise SpecError(f"{path}: {yaml_problem(exc)}") from None
         return cls.parse(data, source=str(path))
 
 
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """`not valid YAML: line 3, column 7: mapping values are not allowed here`, without the
+    `<unicode string>` PyYAML names a text by; the caller puts the file's name first."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    return f"not valid YAML: {where}{problem}" + (f" ({context})" if context else "")
+
+
 def format_errors(exc: ValidationError, source: str) -> str:
-    """One line per problem: `source: field.path: what is wrong`."""
+    """One line per problem: `source: field.path: what is wrong` (no `source: ` when it is "")."""
     lines = []
     for error in exc.errors():
         loc = ".".join(str(part) for part in error["loc"] if not _is_union_tag(part))
@@ -584,17 +614,50 @@ def format_errors(exc: ValidationError, source: str) -> str:
         if error["type"] == "missing":
             message = "is required"
         elif error["type"] == "extra_forbidden":
-            message = "is not a known field"
+            message = "is not a known field" + did_you_mean(str(error["loc"][-1]), _known_fields(error["loc"][:-1]))
         elif error["type"] == "union_tag_invalid":
-            message = f"unknown type {error['input'].get('type')!r}; expected one of {error['ctx']['expected_tags']}"
+            tag = error["input"].get("type")
+            message = (f"unknown type {tag!r}; expected one of {error['ctx']['expected_tags']}"
+                       + did_you_mean(str(tag), _UNION_TAGS))
         # a check across fields names its own field(s) at the start of its message
-        lines.append(f"{source}: {loc}: {message}" if loc else f"{source}: {message}")
+        line = f"{loc}: {message}" if loc else message
+        lines.append(f"{source}: {line}" if source else line)
     return "\n".join(lines)
 
 
 _UNION_TAGS = frozenset(
     member.model_fields["type"].default for member in get_args(get_args(Pagination)[0])
 )
+
+
+def _known_fields(loc: tuple[Any, ...]) -> list[str]:
+    """The field names of the spec part at `loc` (as pydantic gives it); none if it is not a model."""
+    kind: Any = ConnectorSpec
+    for part in loc:
+        kind = _inner(kind, part)
+    models = [member for member in (kind, *get_args(kind)) if _is_model(member)]
+    return list(models[0].model_fields) if models else []
+
+
+def _inner(kind: Any, part: Any) -> Any:
+    """What `kind` holds at `part`: a model's field, a dict's value, a list's item, the member of a
+    union whose tag is `part` or that has a field `part`; None when nothing is there."""
+    if _is_model(kind):
+        field = kind.model_fields.get(part) if isinstance(part, str) else None
+        return field.annotation if field else None
+    origin, args = get_origin(kind), get_args(kind)
+    if origin is dict:
+        return args[1]
+    if origin is list:
+        return args[0]
+    tagged = [m for m in args if _is_model(m) and "type" in m.model_fields and m.model_fields["type"].default == part]
+    if tagged:
+        return tagged[0]
+    return next((found for member in args if (found := _inner(member, part)) is not None), None)
+
+
+def _is_model(kind: Any) -> bool:
+    return isinstance(kind, type) and issubclass(kind, BaseModel)
 
 
 def _is_union_tag(part: Any) -> bool:

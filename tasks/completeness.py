@@ -3,7 +3,7 @@
 Pure: the flow passes the pages through `watch` and tells `read` the sync keys of each mapped
 batch; `verdict` says whether the run is provably complete, and if not, why.
 
-- Where the vendor gives a total (offset and page pagination with `total_path`), a read is
+- Where the vendor gives a total (offset and page pagination with `total_path` or `total_header`), a read is
   complete when the distinct records read number exactly the total, the total was the same on
   every page (a listing that grows or shrinks while it is read shifts its pages), no page came
   back empty or short before the end, the page size did not change, and no more pages were read
@@ -115,13 +115,14 @@ class CompletenessCheck:
     def __init__(self, pagination: Pagination):
         self.style = pagination.type
         self.max_pages = getattr(pagination, "max_pages", None)
-        self.total_path = getattr(pagination, "total_path", None)
+        self.total_source = getattr(pagination, "total_source", None)
+        """Where the vendor's total is read (a JSON path, or a header), if it gives one."""
         self.passes: list[Pass] = []
 
     @property
     def counts_keys(self) -> bool:
         """Whether the verdict needs the sync keys read: only where the vendor gives a total."""
-        return self.total_path is not None
+        return self.total_source is not None
 
     @property
     def can_reread(self) -> bool:
@@ -165,7 +166,7 @@ class CompletenessCheck:
         """The sync keys the vendor has, as far as a proven run knows: the last read's when it adds up
         on its own (the first read may have seen records deleted since), else every read's."""
         last = self.passes[-1]
-        if self.total_path is not None and last.totals and not last.problems():
+        if self.total_source is not None and last.totals and not last.problems():
             return last.keys
         return self.keys_read()
 
@@ -182,11 +183,12 @@ class CompletenessCheck:
         return Verdict(True)
 
     def _counted(self, last: Pass) -> Verdict:
-        if self.total_path is None:
+        if self.total_source is None:
             return Verdict(False, f"{self.style} pagination cannot prove a run read every record without the "
-                                  "vendor's total; set pagination.total_path")
+                                  "vendor's total; set pagination.total_path (or total_header)")
         if not last.totals:
-            return Verdict(False, f"the vendor's answers had no total at {self.total_path}")
+            where = "in" if self.total_source.startswith("the ") else "at"
+            return Verdict(False, f"the vendor's answers had no total {where} {self.total_source}")
         problems = last.problems()
         if not problems or self._union_adds_up():
             return Verdict(True)

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import orjson
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -98,7 +99,7 @@ def _put(document: dict[str, Any], keys: tuple[str, ...], value: Any) -> None:
 
 @task(name="push-record", cache_policy=NO_CACHE)
 def push_record(spec: ConnectorSpec, auth: httpx.Auth, body: dict[str, Any], path: str) -> tuple[int, str]:
-    """Send one record with `export.method` to `path`; returns the status and the start of the vendor's answer.
+    """Send one record with `export.method` to `path`; returns the status and a summary of the vendor's answer.
 
     Retried like a page (429, 5xx, timeouts, with backoff); any other failure raises a `HubError`
     with the vendor's reason. A status the spec ignores when reading is still a failure here.
@@ -108,5 +109,28 @@ def push_record(spec: ConnectorSpec, auth: httpx.Auth, body: dict[str, Any], pat
         response = send(client, request, spec.vendor, RetryPolicy.from_spec(spec.http))
     if response.is_error:
         raise failure(response, spec.vendor)
-    answer = redact(" ".join(response.text[:SNIPPET_SCAN_CHARS].split()))
-    return response.status_code, answer[:ANSWER_CHARS] + ("…" if len(answer) > ANSWER_CHARS else "")
+    return response.status_code, summary(response)
+
+
+_NOTABLE = ("id", "status", "version", "updated_at")
+"""The fields of a vendor's answer worth a place in the action log: which record it is now, and how recent."""
+
+
+def summary(response: httpx.Response) -> str:
+    """The vendor's answer in a few words for the action log, never its whole body: `(a record of 12
+    fields: id 42, status repair, updated_at 2026-12-03T10:00:00Z)`, `(a list of 3 items)`, or the
+    start of an answer that is not JSON, redacted."""
+    if not response.content.strip():
+        return ""
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        text = redact(" ".join(response.text[:SNIPPET_SCAN_CHARS].split()))
+        return f"({text[:ANSWER_CHARS]}{'…' if len(text) > ANSWER_CHARS else ''})"
+    if isinstance(body, dict):
+        notable = [f"{name} {body[name]}" for name in _NOTABLE if isinstance(body.get(name), (str, int, float))]
+        fields = f"a record of {len(body)} field{'s' if len(body) != 1 else ''}"
+        return redact(f"({fields}: {', '.join(notable)})" if notable else f"({fields})")
+    if isinstance(body, list):
+        return f"(a list of {len(body)} item{'s' if len(body) != 1 else ''})"
+    return redact(f"({str(body)[:ANSWER_CHARS]})")

@@ -9,6 +9,7 @@ secrets (`models.redact`): an error body may echo the token or the URL it was se
 from __future__ import annotations
 
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -123,22 +124,69 @@ def failure(response: httpx.Response, vendor: str, attempts: int | None = None) 
     """The error for a response that failed (not to be retried or ignored), for the caller to raise;
     `attempts` when it failed the same way every time it was retried."""
     status = response.status_code
-    path = response.request.url.path
+    path = where(response.request)
     if status in (401, 403):
-        return CredentialsRejected(f"credentials rejected by {vendor} (HTTP {status} on {path})")
+        reason = _refusal_reason(response)
+        return CredentialsRejected(f"credentials rejected by {vendor} (HTTP {status} on {path})"
+                                   + (f": {reason}" if reason else ""))
     message = f"{vendor} answered HTTP {status} on {path}" + (f" after {attempts} attempts" if attempts else "")
     snippet = _snippet(response)
     return VendorError(f"{message}: {snippet}" if snippet else message)
 
 
+def where(request: httpx.Request) -> str:
+    """The request's path, and for an AWS JSON API (every operation POSTed to `/`) the operation it named."""
+    operation = request.headers.get("X-Amz-Target")
+    return f"{request.url.path} ({operation})" if operation else request.url.path
+
+
 def decode_json(response: httpx.Response, vendor: str) -> Any:
+    """The body as JSON, whatever content type it is labelled with: some vendors (and moto, AWS's
+    emulator) label JSON `text/html` or `text/plain`, and a body that parses is what matters. One
+    that does not parse is named by its label, which says what came instead (an HTML login page)."""
     content_type = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
-    if "json" not in content_type:
-        raise VendorError(f"expected JSON, got {content_type} from {vendor} {response.request.url.path}")
     try:
         return orjson.loads(response.content)
     except orjson.JSONDecodeError as exc:
+        if "json" not in content_type:
+            raise VendorError(f"expected JSON, got {content_type} from {vendor} {response.request.url.path}") from None
         raise VendorError(f"{vendor} sent malformed JSON on {response.request.url.path}: {exc}") from None
+
+
+def parses_as_json(response: httpx.Response) -> bool:
+    try:
+        orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+REASON_CHARS = 120
+_REASON_KEYS = ("__type", "code", "Code", "error", "errorCode", "errorSummary", "message", "Message",
+                "error_description", "detail", "title")
+_XML_REASON = re.compile(r"<(Code|Message)>([^<]{1,300})</\1>")
+
+
+def _refusal_reason(response: httpx.Response) -> str | None:
+    """The vendor's short reason for refusing the credentials, redacted: its error code and message
+    from a JSON body (`SignatureDoesNotMatch: The request signature...`), or from AWS's XML
+    (`<Code>AccessDenied</Code>`). A page of HTML or free text is not a reason."""
+    text = response.text[:SNIPPET_SCAN_CHARS]
+    try:
+        body = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        body = None
+    if isinstance(body, dict):
+        nested = body.get("error") if isinstance(body.get("error"), dict) else None  # {"error": {"code", "message"}}
+        found = {key: (nested or body).get(key) for key in _REASON_KEYS}
+        found["__type"] = str(found["__type"] or "").rpartition("#")[2]  # com.amazon.coral...#AccessDenied
+        parts = [str(value).strip() for value in found.values() if isinstance(value, (str, int)) and value]
+    else:
+        parts = [value.strip() for _tag, value in _XML_REASON.findall(text)]
+    reason = redact(": ".join(dict.fromkeys(part for part in parts if part)))  # each once, in order
+    if len(reason) > REASON_CHARS:  # cut between words
+        reason = reason[:REASON_CHARS].rsplit(" ", 1)[0] + "…"
+    return reason or None
 
 
 def _snippet(response: httpx.Response) -> str:

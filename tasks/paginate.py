@@ -225,7 +225,6 @@ def fetch_pages(spec: ConnectorSpec, auth: httpx.Auth,
     paginator = paginator_for(spec)
     records_path = compile_path(spec.records.path)
     keep = compile_path(filter_path(spec.records.filter)) if spec.records.filter else None
-    total_path = getattr(spec.pagination, "total_path", None)
     max_pages = getattr(spec.pagination, "max_pages", None)
     seen: set[str] = set()
     with vendor_client(auth, spec.request) as client:
@@ -251,7 +250,7 @@ def fetch_pages(spec: ConnectorSpec, auth: httpx.Auth,
             body = decode_json(response, spec.vendor)
             records = _records(body, records_path, spec)
             kept = keep.all(records) if keep is not None else records
-            page = Page(kept, _int_at(body, total_path), size=len(records), at=at)
+            page = Page(kept, _total(spec.pagination, response, body), size=len(records), at=at)
             yield page
             if max_pages is not None and len(seen) >= max_pages:
                 return Stop.max_pages
@@ -288,6 +287,15 @@ def _records(body: Any, path, spec: ConnectorSpec) -> list[Any]:
 def _value_at(body: Any, path: str) -> Any:
     value = compile_path(path).first(body)
     return None if value is MISSING else value
+
+
+def _total(pagination, response: httpx.Response, body: Any) -> int | None:
+    """The vendor's total record count: at `total_path` in the body, or in the `total_header`."""
+    header = getattr(pagination, "total_header", None)
+    if header is not None:
+        value = response.headers.get(header, "").strip()
+        return int(value) if value.isdigit() else None
+    return _int_at(body, getattr(pagination, "total_path", None))
 
 
 def _int_at(body: Any, path: str | None) -> int | None:

@@ -115,7 +115,7 @@ def test_without_a_total_offset_and_page_runs_are_not_proven_but_not_incomplete(
         verdict = check.verdict()
         assert (verdict.proven, verdict.incomplete) == (False, False)
         assert verdict.reason.endswith("cannot prove a run read every record without the vendor's total; "
-                                       "set pagination.total_path")
+                                       "set pagination.total_path (or total_header)")
 
 
 def test_cursor_and_single_page_runs_trust_the_vendors_end_unless_an_empty_page_came_first():
@@ -375,7 +375,7 @@ def test_offset_pages_without_a_total_delete_nothing_and_say_what_to_set(hub):
     assert summary.deleted == 0
     assert last_log(integration.id).message.endswith(
         "no records deleted: offset pagination cannot prove a run read every record without the vendor's total; "
-        "set pagination.total_path")
+        "set pagination.total_path (or total_header)")
     assert set(hub_table(integration.id)) == set(vendor_table(data)) | {"7"}
 
 
@@ -396,7 +396,8 @@ def test_a_run_that_cannot_prove_it_read_everything_keeps_the_incremental_cursor
     assert log.status == ActionStatus.completed
     assert log.message == ("fetched 350 records in 4 pages: 350 inserted, 0 updated, 0 unchanged, 0 rejected; "
                            "no records deleted and the incremental cursor was not moved: offset pagination cannot "
-                           "prove a run read every record without the vendor's total; set pagination.total_path")
+                           "prove a run read every record without the vendor's total; set pagination.total_path "
+                           "(or total_header)")
     assert stored_cursor(integration.id) is None
 
 

@@ -143,7 +143,9 @@ def test_an_edited_hub_record_is_exported_and_the_vendor_and_next_sync_agree(syn
     after = vendor_asset(url, data.token, 42)
     assert (after["name"], after["status"], after["location"]) == ("Loaner laptop", "repair", {"site": "Lisbon"})
     assert after["model"]["manufacturer"]  # nested objects are merged, not replaced
-    assert message.startswith('PUT /api/v1/assets/42: HTTP 200 {"id":42,')
+    stamp = after["updated_at"]
+    assert message == (f"PUT /api/v1/assets/42: HTTP 200 (a record of {len(after)} fields: id 42, status repair, "
+                       f"updated_at {stamp})")
     *_, row = logs(integration.id)
     assert (row.action, row.record_ref, row.trigger, row.status) == ("Export Asset", "42", Trigger.manual,
                                                                     ActionStatus.completed)
@@ -194,7 +196,8 @@ def test_rejected_credentials_and_a_transient_error_are_handled_like_a_sync(sync
 
     ApiTokenCredentials(token="a-revoked-secret").save("demo-vendor-token", overwrite=True)
     assert export_record("acme/assets", "5", return_state=True).is_failed()
-    assert logs(integration.id)[-1].message == "credentials rejected by Demo Asset Vendor (HTTP 401 on /api/v1/assets/5)"
+    assert logs(integration.id)[-1].message == (
+        "credentials rejected by Demo Asset Vendor (HTTP 401 on /api/v1/assets/5): invalid or missing API token")
     assert not any("a-revoked-secret" in row.message or data.token in row.message for row in logs(integration.id))
 
 
@@ -241,5 +244,5 @@ def test_an_integration_that_cannot_send_data_now_fails_at_once_saying_why(db_ur
     with pytest.raises(HubError, match="has no primary"):
         export_record("acme/assets", "1")
     (row,) = logs(integration.id)
-    assert (row.action, row.status, row.record_ref) == ("Export", ActionStatus.failed, "1")
+    assert (row.action, row.status, row.record_ref) == ("Export Asset", ActionStatus.failed, "1")  # as when it runs
     assert row.message.startswith("acme/assets has no primary (sync) key in its mapping")

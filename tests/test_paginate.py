@@ -67,7 +67,8 @@ def test_a_wrong_token_says_the_credentials_were_rejected_without_showing_them(v
     url, _ = vendor
     with pytest.raises(CredentialsRejected) as caught:
         list(fetch_pages(spec_for(url), auth("wrong-secret-token")))
-    assert str(caught.value) == "credentials rejected by Demo Asset Vendor (HTTP 401 on /api/v1/assets)"
+    assert str(caught.value) == ("credentials rejected by Demo Asset Vendor (HTTP 401 on /api/v1/assets): "
+                                 "invalid or missing API token")
     assert "wrong-secret-token" not in str(caught.value)
 
 

@@ -298,6 +298,7 @@ def test_the_encryption_key_is_made_once_private_and_an_operators_own_wins(tmp_p
     key = os.environ[ENCRYPTION_KEY_ENV]
     assert key_file.read_text() == key and len(base64.urlsafe_b64decode(key)) == 32
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert capsys.readouterr().err.startswith(f"Creating a new hub in {tmp_path / 'home'} ")
 
     key_file.chmod(0o644)
     monkeypatch.delenv(ENCRYPTION_KEY_ENV)

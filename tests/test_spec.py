@@ -83,7 +83,10 @@ def test_a_broken_json_path_is_caught_at_load():
 
 
 def test_cron_needs_five_fields():
-    assert "schedule.cron: a cron expression has five fields" in error_of(demo_data(schedule={"cron": "daily"}))
+    assert "schedule.cron: 'daily' is not a cron expression: it needs five fields" in error_of(
+        demo_data(schedule={"cron": "daily"}))
+    assert "schedule.cron: '0 2 * 13 *' is not a valid cron expression: the month field '13' is not in 1-12" in (
+        error_of(demo_data(schedule={"cron": "0 2 * 13 *"})))
 
 
 def test_yaml_problems_are_reported_with_the_file(tmp_path):

@@ -68,7 +68,8 @@ def test_a_failed_run_is_logged_as_failed_with_a_message_and_no_secret(synced):
     assert state.is_failed()
     (row,) = logs(integration.id)
     assert row.status == ActionStatus.failed and row.finished_at is not None
-    assert row.message == "credentials rejected by Demo Asset Vendor (HTTP 401 on /api/v1/assets)"
+    assert row.message == ("credentials rejected by Demo Asset Vendor (HTTP 401 on /api/v1/assets): "
+                           "invalid or missing API token")
     assert assets(integration.id) == {}
 
 
@@ -111,7 +112,8 @@ def test_basic_auth_credentials_sync_and_a_wrong_password_is_rejected(sqlite_url
     BasicCredentials(username="demo", password="wrong-password").save("vendor-login", overwrite=True)
     assert sync_integration("acme/assets", return_state=True).is_failed()
     failed = logs(integration.id)[-1]
-    assert failed.message == "credentials rejected by Demo Asset Vendor (HTTP 401 on /api/v1/assets)"
+    assert failed.message == ("credentials rejected by Demo Asset Vendor (HTTP 401 on /api/v1/assets): "
+                              "invalid or missing API token")
     assert "wrong-password" not in failed.message
 
 

@@ -121,8 +121,7 @@ def set_field(customer: str, name: str, target: str, body: schemas.MappingSet, d
 
 @router.delete("/{name}/mapping/{target}", tags=MAPPING, summary="Stop filling a hub field")
 def remove_field(customer: str, name: str, target: str, db: Db) -> schemas.Message:
-    mapping.remove_field(db, _find(db, customer, name), target)
-    return schemas.Message(message=f"{target} is no longer mapped in {customer}/{name}")
+    return schemas.Message(message=mapping.remove_field(db, _find(db, customer, name), target))
 
 
 @router.put("/{name}/sync-key", tags=MAPPING, summary="Make a mapped field the primary (sync) key")

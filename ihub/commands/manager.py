@@ -72,9 +72,9 @@ def request(
         start_request(requested.request.id)
     with hub() as db:
         log = get_log(db, requested.log.id)
+    if log.status != ActionStatus.completed:  # the reason once, last
+        fail(f"{log.message or f'the run ended {log.status.value}'} (action log #{log.id}: `ihub log {log.id}`)")
     console.print(log_detail(log, ref))
-    if log.status != ActionStatus.completed:
-        fail(log.message)
 
 
 def logs(

@@ -80,6 +80,5 @@ def remove(integration: str = REF, field: str = typer.Argument(...)) -> None:
     """Stop filling a hub field."""
     with hub() as db:
         found = find_integration(db, integration)
-        remove_field(db, found, field)
-        ref = integration_ref(db, found)
-    done(f"{field} is no longer mapped in {ref}.")
+        said = remove_field(db, found, field)
+    done(said)
