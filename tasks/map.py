@@ -120,6 +120,11 @@ def _to_datetime(value: Any, format: str | None = None) -> datetime:
 
 
 def _to_date(value: Any, format: str | None = None) -> date:
+    if format is None and value.__class__ is str and len(value) == 10:  # "2024-05-31", the usual case
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass  # said below, as for any other value
     return _to_datetime(value, format).date()
 
 

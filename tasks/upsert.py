@@ -77,7 +77,7 @@ def upsert_records(rows: list[dict[str, Any]], integration_id: int, target: str,
                     counts.skipped += 1
                     continue
                 counts.updated += 1
-            writes.append({**row, "record_hash": digest})
+            writes.append((row, digest))
         if writes:
             same_for_all = {"integration_id": integration_id, "first_seen_at": utcnow(), "last_synced_at": utcnow(),
                             "deleted_at": None}
@@ -104,19 +104,22 @@ def _known_hashes(connection, table: Table, integration_id: int,
     return known, marked
 
 
-def _execute_many(connection, table: Table, rows: list[dict[str, Any]], same_for_all: dict[str, Any]) -> None:
-    """One executemany of the dialect's upsert.
+def _execute_many(connection, table: Table, writes: list[tuple[dict[str, Any], str]],
+                  same_for_all: dict[str, Any]) -> None:
+    """One executemany of the dialect's upsert of `writes`, (row, its content hash) each.
 
     The bind parameters are prepared here rather than by SQLAlchemy per row and column: a value
     that is the same for the whole batch (the integration, the timestamps) is converted once,
     and only the columns whose type needs a conversion (dates) are touched per row. Every row
-    has the same keys (the mapper fills each mapped field, with None when it has no value).
+    has the same keys (the mapper fills each mapped field, with None when it has no value); the
+    rows are read, never copied or changed (a retried task writes them again).
     """
     dialect = connection.dialect
     insert = {"sqlite": sqlite_insert, "postgresql": pg_insert}.get(dialect.name)
     if insert is None:
         raise NotImplementedError(f"upserts are written for SQLite and PostgreSQL, not {dialect.name}")
-    names = [*same_for_all, *rows[0]]
+    first = writes[0][0]
+    names = [*same_for_all, *first, "record_hash"]
     statement = insert(table).values({name: bindparam(name) for name in names})
     statement = statement.on_conflict_do_update(
         index_elements=["integration_id", "sync_key"],
@@ -127,9 +130,9 @@ def _execute_many(connection, table: Table, rows: list[dict[str, Any]], same_for
     convert = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
     fixed = [process(value) if process else value
              for process, value in zip(convert[:len(same_for_all)], same_for_all.values(), strict=True)]
-    pick = itemgetter(*rows[0]) if len(rows[0]) > 1 else lambda row: (row[next(iter(row))],)
-    params = [[*fixed, *pick(row)] for row in rows]
-    for index in range(len(fixed), len(names)):
+    pick = itemgetter(*first) if len(first) > 1 else lambda row: (row[next(iter(row))],)
+    params = [[*fixed, *pick(row), digest] for row, digest in writes]
+    for index in range(len(fixed), len(names) - 1):
         process = convert[index]
         if process is not None:  # only date columns need it per row
             for values in params:
