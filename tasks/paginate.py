@@ -15,14 +15,17 @@ page, the total reached) cancels the guesses beyond it, whose records are never 
 
 from __future__ import annotations
 
+import contextvars
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any, Callable, Generator, Protocol
+from typing import Any, Callable, Generator, Iterator, Protocol, TypeVar
 
 import httpx
 import orjson
+from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from blocks.host_bound import vendor_client
 from models.errors import HubError, VendorError
@@ -375,6 +378,73 @@ class _Ahead:
 
     def _submit(self, request: PageRequest) -> None:
         self.flight.append((request.fingerprint(), request, self.pool.submit(self.read, self.client, request)))
+
+
+class Batch:
+    """Pages grouped until they hold about `batch_records` records: what one map-records and one
+    upsert-records task run take.
+
+    A plain class, not a dataclass: Prefect walks dataclasses passed between tasks down to every
+    record, but not a plain object, and still knows which task run made it (the run graph's edge).
+    """
+
+    __slots__ = ("records", "pages", "total", "__weakref__")
+
+    def __init__(self, records: list[Any] | None = None, pages: int = 0, total: int | None = None):
+        self.records: list[Any] = records if records is not None else []
+        self.pages = pages
+        self.total = total
+        """The vendor's total, as the latest page said."""
+
+
+def batched(pages: Iterator[Page], batch_records: int) -> Iterator[Batch]:
+    """Group pages into batches of at least `batch_records` records (the last may be smaller)."""
+    batch = Batch()
+    for page in pages:
+        batch.records.extend(page.records)
+        batch.pages += 1
+        batch.total = page.total if page.total is not None else batch.total
+        if len(batch.records) >= batch_records:
+            yield batch
+            batch = Batch(total=batch.total)
+    if batch.pages:
+        yield batch
+
+
+class Watcher(Protocol):
+    def watch(self, pages: Iterator[Page]) -> Iterator[Page]: ...
+
+
+@task(name="paginate", cache_policy=NO_CACHE)
+def paginate(spec: ConnectorSpec, auth: httpx.Auth, check: Watcher, batch_records: int) -> Iterator[Batch]:
+    """Every page of the listing, in batches, each page seen by `check` (tasks/completeness.py) on the way.
+
+    A generator task: one task run for the whole listing, its batches streaming to the flow, so the
+    run graph reads authenticate -> paginate -> map-records -> upsert-records. Iterate it through
+    `apart` so that its run context stays its own.
+    """
+    yield from batched(check.watch(fetch_pages(spec, auth)), batch_records)
+
+
+Item = TypeVar("Item")
+
+
+def apart(generator: Generator[Item, None, Any]) -> Iterator[Item]:
+    """Step a generator task's generator in a context of its own.
+
+    Prefect enters the task's run context inside the generator, and a generator shares its caller's
+    context: stepped directly, the flow's own code between batches would run as part of the task
+    (its tasks nested under it, its log lines filed under it)."""
+    context = contextvars.copy_context()
+    try:
+        while True:
+            try:
+                item = context.run(next, generator)
+            except StopIteration:
+                return
+            yield item
+    finally:
+        context.run(generator.close)
 
 
 def _where(pagination, request: PageRequest, number: int) -> str:
