@@ -115,3 +115,10 @@ def test_the_rate_limit_holds_with_8_requests_in_flight():
     busiest = max(sum(1 for at in arrivals if start <= at < start + 1) for start in arrivals)
     assert busiest <= 21  # 20 a second, and the first of the next second at its very edge
     assert arrivals[-1] - arrivals[0] >= 29 / 20 * 0.95
+
+
+def test_concurrency_is_4_by_default_and_1_to_32():
+    assert demo_spec("http://127.0.0.1:9").http.concurrency == 4
+    for wrong in (0, 33):
+        with pytest.raises(Exception, match="http.concurrency"):
+            demo_spec("http://127.0.0.1:9", http={"concurrency": wrong})
