@@ -151,10 +151,8 @@ def _execute_many(connection, table: Table, writes: list[tuple[dict[str, Any], s
     if compiled.positional:
         position = {name: index for index, name in enumerate(names)}
         order = [position[name] for name in compiled.positiontup]
-        if order == list(range(len(names))):
-            params = [tuple(values) for values in params]
-        else:
-            params = [tuple(values[index] for index in order) for values in params]
+        reorder = itemgetter(*order)  # in C: a tuple in the statement's order
+        params = [reorder(values) for values in params]
     else:
         params = [dict(zip(names, values, strict=True)) for values in params]
     connection.exec_driver_sql(str(compiled), params)
