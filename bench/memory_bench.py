@@ -19,7 +19,6 @@ import resource
 import subprocess
 import sys
 import tracemalloc
-from pathlib import Path
 
 from harness import TOKEN, WORK, bench_integration, figure, load, say, start_vendor, sync, use_database  # noqa: I001
 

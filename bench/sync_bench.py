@@ -18,7 +18,6 @@ import argparse
 import sqlite3
 import time
 import uuid
-from pathlib import Path
 from statistics import median
 
 from harness import (PG_URL, TOKEN, WORK, bench_integration, figure, load, say, start_vendor, sync,  # noqa: I001
