@@ -32,7 +32,7 @@ def child(url: str, records: int) -> None:
     ApiTokenCredentials(token=TOKEN).save("demo-vendor-token", overwrite=True)
     use_database(f"sqlite:///{WORK / f'hub-memory-{records}.db'}")
     bench_integration(url, pagination={"type": "offset", "limit": PAGE_SIZE}, batch_records=10_000)
-    fetched, seconds = sync()
+    fetched, seconds, _ = sync()
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"fetched": fetched, "seconds": seconds, "peak_mb": peak_kb / 1024}))
 
