@@ -6,8 +6,13 @@ record; a Retry-After holds back every request of the read; the rate limit holds
 sending, counted at the vendor.
 """
 
+import subprocess
+import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import httpx
 import pytest
 
 from blocks import ApiTokenCredentials
@@ -122,3 +127,36 @@ def test_concurrency_is_4_by_default_and_1_to_32():
     for wrong in (0, 33):
         with pytest.raises(Exception, match="http.concurrency"):
             demo_spec("http://127.0.0.1:9", http={"concurrency": wrong})
+
+
+def test_the_vendors_latency_delays_every_answer_without_holding_up_the_others():
+    data = make_vendor(assets=10, users=2, token="concurrency-token", latency=0.3)
+    with running_vendor(data) as url, httpx.Client(headers={"Authorization": "Bearer concurrency-token"}) as client:
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            answers = list(pool.map(lambda _: client.get(f"{url}/api/v1/assets"), range(6)))
+        took = time.monotonic() - started
+    assert [answer.status_code for answer in answers] == [200] * 6
+    assert 0.3 <= took < 1.2  # one after another they would take 1.8 s
+
+
+def test_ihub_demo_vendor_takes_a_latency():
+    command = [str(Path(sys.executable).parent / "ihub"), "demo-vendor", "--port", "0", "--assets", "5",
+               "--users", "1", "--token", "cli-token", "--latency-ms", "250"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        url = process.stdout.readline().split("listening on", 1)[1].strip()
+        deadline = time.monotonic() + 20
+        while True:  # the port is bound before the server accepts on it
+            started = time.monotonic()
+            try:
+                answer = httpx.get(f"{url}/api/v1/assets", headers={"Authorization": "Bearer cli-token"})
+                break
+            except httpx.ConnectError:
+                assert started < deadline, "the demo vendor did not start"
+                time.sleep(0.05)
+        assert answer.status_code == 200 and len(answer.json()["data"]["assets"]) == 5
+        assert time.monotonic() - started >= 0.25
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
