@@ -14,8 +14,11 @@ demo: sync
 test: sync browser
 	.venv/bin/pytest
 
+# one `name: value` line per figure on stdout; progress and load averages on stderr
 bench: sync
-	.venv/bin/python bench/sync_bench.py
+	.venv/bin/python bench/sync_bench.py --databases sqlite,postgresql
+	.venv/bin/python bench/latency_bench.py
+	.venv/bin/python bench/memory_bench.py
 
 cli-bench: sync
 	.venv/bin/python bench/cli_bench.py

@@ -7,6 +7,7 @@ vendor rotates is written back to the block, so the next run starts from the new
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any, Callable, Literal
 
@@ -83,12 +84,16 @@ class OAuth2Credentials(Block):
 
 
 class OAuth2Auth(httpx.Auth):
-    """Bearer tokens from an `OAuth2Credentials` block, cached, renewed on expiry and once on a 401."""
+    """Bearer tokens from an `OAuth2Credentials` block, cached, renewed on expiry and once on a 401.
+
+    Pages are fetched on several threads at once: one token request at a time, so a refresh token
+    that rotates on use is used once."""
 
     def __init__(self, credentials: OAuth2Credentials, now: Callable[[], float] = time.time):
         self._credentials = credentials
         self._now = now
         self._token: dict[str, Any] | None = None
+        self._lock = threading.Lock()
 
     def auth_flow(self, request: httpx.Request):
         request.headers["Authorization"] = f"Bearer {self._access_token()}"
@@ -99,10 +104,11 @@ class OAuth2Auth(httpx.Auth):
             yield request
 
     def _access_token(self) -> str:
-        token = self._token
-        if token is None or token.get("expires_at", float("inf")) - EARLY_REFRESH_SECONDS <= self._now():
-            token = self._token = self._credentials.fetch_token()
-        return token["access_token"]
+        with self._lock:
+            token = self._token
+            if token is None or token.get("expires_at", float("inf")) - EARLY_REFRESH_SECONDS <= self._now():
+                token = self._token = self._credentials.fetch_token()
+            return token["access_token"]
 
     def __repr__(self) -> str:
         return f"OAuth2Auth(token_url={self._credentials.token_url!r})"

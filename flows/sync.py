@@ -1,10 +1,12 @@
 """Sync one integration: authenticate, stream pages, map and upsert a batch of pages at a time.
 
-Pages are fetched in the flow (a generator, so memory stays flat) and grouped into batches of
-about `spec.batch_records` records; each batch is one `map-records` and one `upsert-records`
-task run. Records are passed `quote`d so Prefect does not walk them looking for futures.
-A batch's upsert runs on the task runner while the next batch is fetched; it is waited for
-before the next one is submitted, so batches commit in order and at most two are in memory.
+Pages stream from the `paginate` generator task (fetched a few ahead, tasks/paginate.py) in
+batches of about `spec.batch_records` records; each batch is one `map-records` and one
+`upsert-records` task run, so the run graph reads authenticate -> paginate -> map-records ->
+upsert-records. Records are passed `quote`d (or in a plain object) so Prefect does not walk them
+looking for futures. A batch's upsert runs on the task runner while the next batch is fetched and
+mapped; it is waited for before the next one is submitted, so batches commit in order, and a
+batch's raw records are let go once mapped: at most two batches of rows are in memory.
 
 The integration's update types decide what is applied (see tasks/upsert.py). With "deleted",
 a full sync keeps the sync keys it saw (mapped and rejected records alike) and, once the last
@@ -26,9 +28,8 @@ but a record the first read already counted is counted again only when that writ
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, Iterator
+from typing import NamedTuple
 
 from prefect import flow, get_run_logger, runtime
 from prefect.artifacts import create_table_artifact
@@ -53,16 +54,8 @@ from tasks.completeness import CompletenessCheck, Verdict
 from tasks.deletions import apply_deletions
 from tasks.incremental import CursorTracker, start_value
 from tasks.map import MappedBatch, map_records
-from tasks.paginate import Page, fetch_pages
+from tasks.paginate import apart, paginate
 from tasks.upsert import upsert_records
-
-
-@dataclass
-class Batch:
-    records: list[Any] = field(default_factory=list)
-    pages: int = 0
-    total: int | None = None
-
 
 FIRST_REJECTIONS = 5
 
@@ -113,20 +106,6 @@ class SyncSummary(RunCounts):
                 f"{self.rejected} of {self.fetched} records were rejected ({self.rejected / self.fetched:.0%}), "
                 f"more than the {max_share:.0%} this integration allows; {'; '.join(why)}"
             )
-
-
-def batched(pages: Iterator[Page], batch_records: int) -> Iterator[Batch]:
-    """Group pages into batches of at least `batch_records` records (the last may be smaller)."""
-    batch = Batch()
-    for page in pages:
-        batch.records.extend(page.records)
-        batch.pages += 1
-        batch.total = page.total if page.total is not None else batch.total
-        if len(batch.records) >= batch_records:
-            yield batch
-            batch = Batch(total=batch.total)
-    if batch.pages:
-        yield batch
 
 
 @flow(name=SYNC_FLOW, flow_run_name="{integration}", on_completion=[count_outcome],
@@ -247,20 +226,22 @@ class _Read:
         first = self.check.passes[0].keys if again else None
         writing = None  # the previous batch's upsert, still running while the next batch is fetched
         try:
-            for batch in batched(self.check.watch(fetch_pages(spec, self.auth)), spec.batch_records):
-                mapped = map_records(quote(batch.records), spec)
+            for batch in apart(paginate(spec, self.auth, self.check, spec.batch_records)):
+                mapped = map_records(quote(batch.records), spec, wait_for=[batch])
                 if self.tracker is not None:
                     self.tracker.see(batch.records)
+                read = _Counted(batch.pages, len(batch.records), batch.total)
+                batch.records = []  # mapped now: let the raw records go while the next batch is read
                 if self.keys:
                     self.check.read([row["sync_key"] for row in mapped.rows]
                                     + [rejection.sync_key for rejection in mapped.rejected])
                 if writing is not None:
                     _count(self.summary, self.run_log, *writing)
                     writing = None
-                fetched = None
+                fetched, made = None, mapped
                 if first is not None:
                     mapped, fetched = self._rewrite_known(mapped, first)
-                writing = (self._upsert(mapped.rows), batch, mapped, fetched)
+                writing = (self._upsert(mapped.rows, after=made), read, mapped, fetched)
             if writing is not None:
                 _count(self.summary, self.run_log, *writing)
                 writing = None
@@ -285,9 +266,11 @@ class _Read:
                                       if rejection.sync_key is not None and rejection.sync_key not in first])
         return fresh, len(fresh.rows) + len(fresh.rejected)
 
-    def _upsert(self, rows):
+    def _upsert(self, rows, after: MappedBatch | None = None):
+        """Submit an upsert of `rows`; `after`: the map-records run they came from (the run graph's edge)."""
         return upsert_records.submit(quote(rows), self.integration_id, self.spec.target.object,
-                                     self.spec.target.custom_type, update_types=self.update_types)
+                                     self.spec.target.custom_type, update_types=self.update_types,
+                                     wait_for=[after] if after is not None else None)
 
 
 def _reread_note(first: Verdict) -> str:
@@ -325,13 +308,21 @@ def _delete_missing(summary: SyncSummary, run_log: RunLog, spec: ConnectorSpec, 
         run_log.progress(summary)
 
 
-def _count(summary: SyncSummary, run_log: RunLog, future, batch: Batch, mapped, fetched: int | None = None) -> None:
+class _Counted(NamedTuple):
+    """What a batch read, kept for its counts once its raw records are let go."""
+
+    pages: int
+    records: int
+    total: int | None
+
+
+def _count(summary: SyncSummary, run_log: RunLog, future, batch: _Counted, mapped, fetched: int | None = None) -> None:
     """Wait for a batch's upsert (raising its error) and add it to the run's counts and log.
 
     `fetched`: how many of the batch's records to count, when not all of them (a re-read)."""
     counts = future.result()
     summary.pages += batch.pages
-    summary.fetched += len(batch.records) if fetched is None else fetched
+    summary.fetched += batch.records if fetched is None else fetched
     summary.inserted += counts.inserted
     summary.updated += counts.updated
     summary.unchanged += counts.unchanged
@@ -343,7 +334,7 @@ def _count(summary: SyncSummary, run_log: RunLog, future, batch: Batch, mapped, 
             summary.first_rejections.append(f"{rejection.sync_key or 'record without key'}: {rejection.reason}")
     for reason, records in mapped.drift.items():
         if reason not in summary.drift:
-            get_run_logger().warning(f"schema drift: {reason}, in {records} of {len(batch.records)} records of a "
+            get_run_logger().warning(f"schema drift: {reason}, in {records} of {batch.records} records of a "
                                      "batch; they are rejected and keep their stored values")
         summary.drift[reason] = summary.drift.get(reason, 0) + records
         summary.drifted += records

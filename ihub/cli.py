@@ -74,6 +74,8 @@ def demo_vendor(
     users: int = typer.Option(500, min=0),
     token: Optional[str] = typer.Option(None, help="API token to require; a random one by default."),
     prerender: str = typer.Option("", help="Page sizes to pre-render, e.g. 100,1000 (benchmarks)."),
+    latency_ms: float = typer.Option(0.0, "--latency-ms", min=0,
+                                     help="Added to every answer, as a distant vendor's would be."),
 ) -> None:
     """Serve the demo asset-management vendor API alone, until interrupted."""
     from ihub.vendor import bind, make_vendor, serve_forever
@@ -82,7 +84,7 @@ def demo_vendor(
         limits = [int(size) for size in prerender.split(",") if size.strip()]
     except ValueError:
         fail(f"--prerender takes page sizes separated by commas, got {prerender!r}")
-    data = make_vendor(assets=assets, users=users, token=token, prerender=limits)
+    data = make_vendor(assets=assets, users=users, token=token, prerender=limits, latency=latency_ms / 1000)
     try:
         sock = bind(port=port)
     except OSError as exc:

@@ -12,7 +12,9 @@ fields it is given (nested objects merged), refusing unknown fields, wrong JSON 
 statuses it does not know with 422. Tests can change a record (`PATCH /admin/<kind>/<id>`),
 queue faults (`data.faults`, `POST /admin/faults`: an error, a slow answer, an empty page, a
 cut-off body) and change the records while a run reads them (`data.mutations`: an insert, a
-delete or an update made just before the Nth request).
+delete or an update made just before the Nth request). `data.latency` (`--latency-ms`) delays
+every API answer as a distant vendor's would be, without holding up the other requests; every API
+request's arrival time is kept in `data.arrivals`, so tests can count requests per second.
 
 `/api/v1` lists records in their stored order (as added, unless a mutation inserted one
 elsewhere), or as `sort` asks (`id`, `updated_at,id`); an `updated_since` listing is ordered by
@@ -192,6 +194,10 @@ class VendorData:
     """Answered, in order, instead of the next API requests (`POST /admin/faults` adds them)."""
     mutations: list[Mutation] = field(default_factory=list)
     """Changes made just before the requests they name."""
+    latency: float = 0.0
+    """Seconds added to every API answer (awaited, so other requests are served meanwhile)."""
+    arrivals: list[float] = field(default_factory=list)
+    """When each API request arrived (`time.monotonic()`), in order."""
 
     json_content_type: str = "application/json"
     """The content type the listings are labelled with; some vendors (and moto) say text/html."""
@@ -402,14 +408,19 @@ def build_app(data: VendorData) -> Starlette:
         return None
 
     async def prelude(request: Request) -> Response | None:
-        """Every API request is counted and authenticated, and may get an injected fault instead."""
+        """Every API request is counted and authenticated, and may get an injected fault instead; what
+        it meets is settled when it arrives, then it waits out the vendor's latency."""
         data.requests += 1
+        data.arrivals.append(time.monotonic())
         for mutation in [mutation for mutation in data.mutations if mutation.before == data.requests]:
             mutation.apply(data)
-        if refused := await refusal(request):
+        refused = await refusal(request)
+        fault = data.faults.pop(0) if data.faults and refused is None else None
+        if data.latency:
+            await asyncio.sleep(data.latency)
+        if refused:
             return refused
-        if data.faults:
-            fault = data.faults.pop(0)
+        if fault is not None:
             if not fault.empty_page:
                 return await fault.answer()
             request.state.empty_page = True
@@ -568,10 +579,10 @@ def _decode_cursor(cursor: str | None) -> int:
 
 
 def make_vendor(assets: int = 2500, users: int = 500, token: str | None = None,
-                prerender: list[int] | None = None) -> VendorData:
+                prerender: list[int] | None = None, latency: float = 0.0) -> VendorData:
     people = make_users(users)
     data = VendorData(token=token or secrets.token_urlsafe(24),
-                      records={"assets": make_assets(assets, people), "users": people})
+                      records={"assets": make_assets(assets, people), "users": people}, latency=latency)
     if prerender:
         data.prerender(prerender)
     return data

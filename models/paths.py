@@ -37,6 +37,9 @@ class CompiledPath:
         if steps is not None and len(steps) == 1:
             self.first = self._first_of_one  # the common case (`name`), without the loop
             self._step = steps[0]
+        elif steps is not None and len(steps) == 2:
+            self.first = self._first_of_two  # the next most common (`model.name`)
+            self._step, self._second = steps
 
     def first(self, document: Any) -> Any:
         """The first value at this path, or MISSING."""
@@ -109,6 +112,12 @@ class CompiledPath:
     def _first_of_one(self, document: Any) -> Any:
         try:
             return document[self._step]
+        except (KeyError, IndexError, TypeError):
+            return MISSING
+
+    def _first_of_two(self, document: Any) -> Any:
+        try:
+            return document[self._step][self._second]
         except (KeyError, IndexError, TypeError):
             return MISSING
 

@@ -122,6 +122,12 @@ class HttpSpec(_Strict):
     backoff_seconds: float = Field(default=0.5, gt=0, description="first wait; doubled after each failure")
     max_backoff_seconds: float = Field(default=60.0, gt=0)
     requests_per_second: float | None = Field(default=None, gt=0, description="client-side rate limit")
+    concurrency: int = Field(
+        default=4, ge=1, le=32,
+        description="page requests in flight at once where the next pages are known ahead (offset and page "
+                    "pagination), inside requests_per_second; cursor and next-URL pagination fetch the next "
+                    "page while the current one is written",
+    )
     status_rules: dict[int, Literal["retry", "ignore", "fail"]] = Field(
         default_factory=dict,
         description="per HTTP status: retry it, ignore it (no records), or fail at once; "

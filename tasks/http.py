@@ -1,8 +1,10 @@
 """One HTTP request, retried the way a polite API client should.
 
 429, 5xx, timeouts, connection errors and responses cut off mid-body are retried with
-exponential backoff and jitter, waiting at least what `Retry-After` asks. `sleep` and `now` are
-injectable so tests run on a fake clock. The messages carry a vendor's own words redacted of
+exponential backoff and jitter, waiting at least what `Retry-After` asks. One `RetryPolicy` is
+shared by the requests of a read, which may be several in flight at once (tasks/paginate.py): the
+rate limit hands each request its own slot, and a `Retry-After` holds back every request of the
+read, not only the one that was told. `sleep` and `now` are injectable so tests run on a fake clock. The messages carry a vendor's own words redacted of
 secrets (`models.redact`): an error body may echo the token or the URL it was sent.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -38,6 +41,9 @@ class RetryPolicy:
     now: Callable[[], float] = time.time
     jitter: Callable[[], float] = field(default=random.random)
     _last_request: float | None = field(default=None, init=False, repr=False)
+    _not_before: float = field(default=0.0, init=False, repr=False)
+    """No request goes out before this time: a vendor's Retry-After, for every request in flight."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     @classmethod
     def from_spec(cls, http: HttpSpec, **clock: Any) -> RetryPolicy:
@@ -53,15 +59,28 @@ class RetryPolicy:
             return "retry"
         return "fail" if status >= 400 else "ok"
 
-    def pace(self) -> None:
-        """Hold back a request until the rate limit allows it."""
-        if self.requests_per_second is None:
-            return
-        if self._last_request is not None:
-            wait = self._last_request + 1 / self.requests_per_second - self.now()
-            if wait > 0:
-                self.sleep(wait)
-        self._last_request = self.now()
+    def pace(self, waited_out: float = 0.0) -> None:
+        """Hold back a request until the rate limit and any Retry-After allow it.
+
+        Each request takes the next free slot under the lock, then waits for it outside the lock,
+        so requests sent from several threads are spaced as one client's would be. `waited_out`:
+        the hold this request set itself and has already waited for in its backoff."""
+        with self._lock:
+            now = self.now()
+            start = max(now, self._not_before if self._not_before > waited_out else now)
+            if self.requests_per_second is not None:
+                if self._last_request is not None:
+                    start = max(start, self._last_request + 1 / self.requests_per_second)
+                self._last_request = start
+        if start > now:
+            self.sleep(start - now)
+
+    def hold(self, seconds: float) -> float:
+        """The vendor asked to wait `seconds` (Retry-After): no request of this read goes out before then;
+        returns the time until which requests are held."""
+        with self._lock:
+            self._not_before = max(self._not_before, self.now() + seconds)
+            return self._not_before
 
     def delay(self, attempt: int, response: httpx.Response | None) -> float:
         backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1)) * (0.5 + self.jitter() / 2)
@@ -86,9 +105,10 @@ def retry_after_seconds(response: httpx.Response, now: Callable[[], float]) -> f
 
 def send(client: httpx.Client, request: httpx.Request, vendor: str, policy: RetryPolicy) -> httpx.Response:
     """Send `request`, retrying transient failures; raise a `HubError` a person can act on."""
+    held = 0.0
     for attempt in range(1, policy.max_attempts + 1):
         last = attempt == policy.max_attempts
-        policy.pace()
+        policy.pace(held)
         response = None
         try:
             response = client.send(request, stream=True)
@@ -102,6 +122,8 @@ def send(client: httpx.Client, request: httpx.Request, vendor: str, policy: Retr
             continue
         rule = policy.rule(response.status_code)
         if rule == "retry" and not last:
+            if (asked := retry_after_seconds(response, policy.now)) is not None:
+                held = policy.hold(asked)  # every request of the read waits, this one in its backoff
             policy.sleep(policy.delay(attempt, response))
             continue
         if rule in ("ok", "ignore"):

@@ -7,7 +7,7 @@ values instead of being overwritten with NULL. A value that is simply absent map
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, NamedTuple
@@ -35,14 +35,20 @@ class Rejection:
     drift: bool = False
 
 
-@dataclass
 class MappedBatch:
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    """Each row has `sync_key` and the target's fields (custom objects: `sync_key` and `data`)."""
-    rejected: list[Rejection] = field(default_factory=list)
-    """Drifted records too, marked `drift`."""
-    drift: dict[str, int] = field(default_factory=dict)
-    """Each drift reason ("model.name: expected an object at model, got a string") -> its records."""
+    """One batch mapped. A plain class, not a dataclass: handed to upsert-records' `wait_for` (the run
+    graph's edge), Prefect neither walks its rows nor loses track of the map-records run that made it."""
+
+    __slots__ = ("rows", "rejected", "drift", "__weakref__")
+
+    def __init__(self, rows: list[dict[str, Any]] | None = None, rejected: list[Rejection] | None = None,
+                 drift: dict[str, int] | None = None):
+        self.rows: list[dict[str, Any]] = rows if rows is not None else []
+        """Each row has `sync_key` and the target's fields (custom objects: `sync_key` and `data`)."""
+        self.rejected: list[Rejection] = rejected if rejected is not None else []
+        """Drifted records too, marked `drift`."""
+        self.drift: dict[str, int] = drift if drift is not None else {}
+        """Each drift reason ("model.name: expected an object at model, got a string") -> its records."""
 
 
 def _no_shape(value: Any, expected: str) -> None:
@@ -120,6 +126,11 @@ def _to_datetime(value: Any, format: str | None = None) -> datetime:
 
 
 def _to_date(value: Any, format: str | None = None) -> date:
+    if format is None and value.__class__ is str and len(value) == 10:  # "2024-05-31", the usual case
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass  # said below, as for any other value
     return _to_datetime(value, format).date()
 
 

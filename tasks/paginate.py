@@ -2,19 +2,33 @@
 
 A paginator only decides what the next request is; fetching, retrying and finding the records
 in a body are shared. `fetch_pages` is a generator, so pages stream and memory stays flat.
+
+Pages are fetched ahead on a few threads (`http.concurrency`, inside the one rate limit): the
+next page is always fetched while the current one is mapped and written, and where the
+paginator can guess the requests after it (offsets and page numbers, as if every page came back
+full), up to `concurrency` of them are in flight. A guess is only a guess: the paginator's own
+`next` decides each page as before, and a fetched page is used only when it is the answer to
+exactly that request. Pages are yielded in order, so the stop rules, the loop refusal and the
+completeness checks see the same pages as a read of one page at a time; a stop (an empty or short
+page, the total reached) cancels the guesses beyond it, whose records are never yielded.
 """
 
 from __future__ import annotations
 
+import contextvars
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any, Generator, Protocol
+from typing import Any, Callable, Generator, Iterator, Protocol, TypeVar
 
 import httpx
 import orjson
+from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from blocks.host_bound import vendor_client
-from models.errors import VendorError
+from models.errors import HubError, VendorError
 from models.paths import MISSING, compile_path
 from models.spec import (
     ConnectorSpec,
@@ -114,6 +128,14 @@ class OffsetPaginator:
             return None
         return self._at(request, offset)
 
+    def ahead(self, request: PageRequest, latest: Page, body: Any) -> PageRequest | None:
+        """The request after `request` if every page until then comes back full, within the total
+        of the `latest` page read (whose `body` is given)."""
+        offset = request.value(self.config.location, self.config.offset_param) + self.config.limit
+        if latest.total is not None and offset >= latest.total:
+            return None
+        return self._at(request, offset)
+
     def _at(self, request: PageRequest, offset: int) -> PageRequest:
         config = self.config
         return request.with_values(config.location,
@@ -143,6 +165,18 @@ class PagePaginator:
         if page.size < config.size:
             return None
         return self._at(request, number + 1)
+
+    def ahead(self, request: PageRequest, latest: Page, body: Any) -> PageRequest | None:
+        """The request after `request` if every page until then comes back full, within the total
+        (of pages or of records) of the `latest` page read (whose `body` is given)."""
+        config = self.config
+        number = request.value(config.location, config.page_param) + 1
+        total_pages = _int_at(body, config.total_pages_path)
+        if total_pages is None and latest.total is not None:
+            total_pages = -(-latest.total // config.size)
+        if total_pages is not None and number - config.first_page >= total_pages:
+            return None
+        return self._at(request, number)
 
     def _at(self, request: PageRequest, number: int) -> PageRequest:
         config = self.config
@@ -216,18 +250,17 @@ def paginator_for(spec: ConnectorSpec) -> Paginator:
 
 def fetch_pages(spec: ConnectorSpec, auth: httpx.Auth,
                 policy: RetryPolicy | None = None) -> Generator[Page, None, Stop]:
-    """Yield every page of records the spec's endpoint returns; return why it stopped.
+    """Yield every page of records the spec's endpoint returns, in order; return why it stopped.
 
     Refuses to loop: a next page that asks for exactly what an earlier one asked for (the same
     cursor, URL or offset) stops the run with an error instead of fetching forever.
     """
     policy = policy or RetryPolicy.from_spec(spec.http)
     paginator = paginator_for(spec)
-    records_path = compile_path(spec.records.path)
-    keep = compile_path(filter_path(spec.records.filter)) if spec.records.filter else None
+    read = _PageRead(spec, policy)
     max_pages = getattr(spec.pagination, "max_pages", None)
     seen: set[str] = set()
-    with vendor_client(auth, spec.request) as client:
+    with vendor_client(auth, spec.request) as client, _Ahead(client, read, spec.http.concurrency) as ahead:
         request: PageRequest | None = paginator.first(
             PageRequest(spec.request.url, dict(spec.request.params), spec.request.body))
         while request is not None:
@@ -239,23 +272,178 @@ def fetch_pages(spec: ConnectorSpec, auth: httpx.Auth,
                     f"stopped to avoid a loop"
                 )
             seen.add(fingerprint)
-            # params=None, not {}: httpx would drop a next URL's own query string
-            http_request = client.build_request(spec.request.method, request.url, params=request.params or None,
-                                                json=request.json)
-            response = send(client, http_request, spec.vendor, policy)
+            fetched = ahead.take(request)
             at = _where(spec.pagination, request, len(seen))
-            if policy.rule(response.status_code) == "ignore":  # the spec says: no records, no next page
+            if fetched.ignored:  # the spec says: no records, no next page
                 yield Page([], at=at)
                 return Stop.end
-            body = decode_json(response, spec.vendor)
-            records = _records(body, records_path, spec)
-            kept = keep.all(records) if keep is not None else records
-            page = Page(kept, _total(spec.pagination, response, body), size=len(records), at=at)
-            yield page
+            page = Page(fetched.records, fetched.total, size=fetched.size, at=at)
             if max_pages is not None and len(seen) >= max_pages:
+                yield page
                 return Stop.max_pages
-            request = paginator.next(request, page, response, body)
+            try:
+                request = paginator.next(request, page, fetched.response, fetched.body)
+            except HubError:
+                yield page  # the page read before the paginator refused what comes next
+                raise
+            if request is not None and request.fingerprint() not in seen:
+                guess = getattr(paginator, "ahead", None)
+                ahead.start(request, (lambda after: guess(after, page, fetched.body)) if guess else None,
+                            limit=None if max_pages is None else max_pages - len(seen))
+            yield page
     return Stop.end
+
+
+@dataclass
+class _Fetched:
+    """One page's answer, read and decoded (on a fetching thread)."""
+
+    response: httpx.Response
+    body: Any = None
+    records: list[Any] = field(default_factory=list)
+    size: int = 0
+    total: int | None = None
+    ignored: bool = False
+
+
+class _PageRead:
+    """Sends one page request (with the spec's retries) and finds the records and total in its answer."""
+
+    def __init__(self, spec: ConnectorSpec, policy: RetryPolicy):
+        self.spec, self.policy = spec, policy
+        self.records_path = compile_path(spec.records.path)
+        self.keep = compile_path(filter_path(spec.records.filter)) if spec.records.filter else None
+
+    def __call__(self, client: httpx.Client, request: PageRequest) -> _Fetched:
+        spec = self.spec
+        # params=None, not {}: httpx would drop a next URL's own query string
+        http_request = client.build_request(spec.request.method, request.url, params=request.params or None,
+                                            json=request.json)
+        response = send(client, http_request, spec.vendor, self.policy)
+        if self.policy.rule(response.status_code) == "ignore":
+            return _Fetched(response, ignored=True)
+        body = decode_json(response, spec.vendor)
+        records = _records(body, self.records_path, spec)
+        kept = self.keep.all(records) if self.keep is not None else records
+        return _Fetched(response, body, kept, len(records), _total(spec.pagination, response, body))
+
+
+class _Ahead:
+    """Page requests in flight on a few threads, in the order their pages will be read.
+
+    `start(request, guess)` fetches `request` and, when `guess` says what would follow it, the
+    requests after it, up to `concurrency` in flight. `take(request)` returns the answer to exactly
+    that request: the one in flight if it is next in line, else (a guess that turned out wrong) it
+    drops every request in flight and fetches this one.
+    """
+
+    def __init__(self, client: httpx.Client, read: _PageRead, concurrency: int):
+        self.client, self.read, self.concurrency = client, read, concurrency
+        self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ihub-page")
+        self.flight: deque[tuple[str, PageRequest, Future[_Fetched]]] = deque()
+
+    def __enter__(self) -> _Ahead:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.drop()
+        self.pool.shutdown(wait=True)
+
+    def start(self, request: PageRequest, guess: Callable[[PageRequest], PageRequest | None] | None,
+              limit: int | None = None) -> None:
+        """Have `request` in flight first in line, and as many guessed requests after it as allowed;
+        `limit`: how many pages may still be read (pagination.max_pages)."""
+        if self.flight and self.flight[0][0] != request.fingerprint():
+            self.drop()
+        if not self.flight:
+            self._submit(request)
+        room = self.concurrency if limit is None else min(self.concurrency, limit)
+        while guess is not None and len(self.flight) < room:
+            following = guess(self.flight[-1][1])
+            if following is None:
+                break
+            self._submit(following)
+
+    def take(self, request: PageRequest) -> _Fetched:
+        if not self.flight or self.flight[0][0] != request.fingerprint():
+            self.drop()
+            self._submit(request)
+        return self.flight.popleft()[2].result()
+
+    def drop(self) -> None:
+        """Cancel the requests in flight: those not yet sent are never sent, the answers of the others unread."""
+        while self.flight:
+            self.flight.popleft()[2].cancel()
+
+    def _submit(self, request: PageRequest) -> None:
+        self.flight.append((request.fingerprint(), request, self.pool.submit(self.read, self.client, request)))
+
+
+class Batch:
+    """Pages grouped until they hold about `batch_records` records: what one map-records and one
+    upsert-records task run take.
+
+    A plain class, not a dataclass: Prefect walks dataclasses passed between tasks down to every
+    record, but not a plain object, and still knows which task run made it (the run graph's edge).
+    """
+
+    __slots__ = ("records", "pages", "total", "__weakref__")
+
+    def __init__(self, records: list[Any] | None = None, pages: int = 0, total: int | None = None):
+        self.records: list[Any] = records if records is not None else []
+        self.pages = pages
+        self.total = total
+        """The vendor's total, as the latest page said."""
+
+
+def batched(pages: Iterator[Page], batch_records: int) -> Iterator[Batch]:
+    """Group pages into batches of at least `batch_records` records (the last may be smaller)."""
+    batch = Batch()
+    for page in pages:
+        batch.records.extend(page.records)
+        batch.pages += 1
+        batch.total = page.total if page.total is not None else batch.total
+        if len(batch.records) >= batch_records:
+            yield batch
+            batch = Batch(total=batch.total)
+    if batch.pages:
+        yield batch
+
+
+class Watcher(Protocol):
+    def watch(self, pages: Iterator[Page]) -> Iterator[Page]: ...
+
+
+@task(name="paginate", cache_policy=NO_CACHE)
+def paginate(spec: ConnectorSpec, auth: httpx.Auth, check: Watcher, batch_records: int) -> Iterator[Batch]:
+    """Every page of the listing, in batches, each page seen by `check` (tasks/completeness.py) on the way.
+
+    A generator task: one task run for the whole listing, its batches streaming to the flow, so the
+    run graph reads authenticate -> paginate -> map-records -> upsert-records. Iterate it through
+    `apart` so that its run context stays its own.
+    """
+    yield from batched(check.watch(fetch_pages(spec, auth)), batch_records)
+
+
+Item = TypeVar("Item")
+
+
+def apart(generator: Generator[Item, None, Any]) -> Iterator[Item]:
+    """Step a generator task's generator in a context of its own.
+
+    Prefect enters the task's run context inside the generator, and a generator shares its caller's
+    context: stepped directly, the flow's own code between batches would run as part of the task
+    (its tasks nested under it, its log lines filed under it)."""
+    context = contextvars.copy_context()
+    try:
+        while True:
+            try:
+                item = context.run(next, generator)
+            except StopIteration:
+                return
+            yield item
+    finally:
+        context.run(generator.close)
 
 
 def _where(pagination, request: PageRequest, number: int) -> str:

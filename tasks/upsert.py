@@ -20,7 +20,7 @@ from typing import Any, Collection
 import orjson
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -29,7 +29,6 @@ from models.engine import get_engine
 from models.targets import TABLES
 from tasks.transient import TASK_RETRIES, TASK_RETRY_DELAYS, retry_transient
 
-KEY_CHUNK = 10_000  # below SQLite's host-parameter limit (32766 since 3.32) and PostgreSQL's (65535)
 
 
 @dataclass
@@ -77,7 +76,7 @@ def upsert_records(rows: list[dict[str, Any]], integration_id: int, target: str,
                     counts.skipped += 1
                     continue
                 counts.updated += 1
-            writes.append({**row, "record_hash": digest})
+            writes.append((row, digest))
         if writes:
             same_for_all = {"integration_id": integration_id, "first_seen_at": utcnow(), "last_synced_at": utcnow(),
                             "deleted_at": None}
@@ -87,36 +86,51 @@ def upsert_records(rows: list[dict[str, Any]], integration_id: int, target: str,
     return counts
 
 
+KEY_CHUNK = 10_000  # below SQLite's host-parameter limit (32766 since 3.32) and PostgreSQL's (65535)
+
+_KNOWN = {
+    # every key of the batch in one bind parameter, rather than one parameter per key (which
+    # SQLAlchemy expands and the driver binds one by one, ~10 µs a key)
+    "sqlite": "SELECT sync_key, record_hash, deleted_at IS NOT NULL FROM {table} "
+              "WHERE integration_id = ? AND sync_key IN (SELECT value FROM json_each(?))",
+    "postgresql": "SELECT sync_key, record_hash, deleted_at IS NOT NULL FROM {table} "
+                  "WHERE integration_id = %s AND sync_key = ANY(%s)",
+}
+
+
 def _known_hashes(connection, table: Table, integration_id: int,
                   keys: list[str]) -> tuple[dict[str, str], set[str]]:
     """The stored hash of each key the hub has, and the keys among them marked deleted."""
+    dialect = connection.dialect.name
+    if dialect not in _KNOWN:
+        raise NotImplementedError(f"upserts are written for SQLite and PostgreSQL, not {dialect}")
+    given = orjson.dumps(keys).decode() if dialect == "sqlite" else keys
+    cursor = connection.exec_driver_sql(_KNOWN[dialect].format(table=table.name), (integration_id, given))
     known: dict[str, str] = {}
     marked: set[str] = set()
-    for start in range(0, len(keys), KEY_CHUNK):
-        chunk = keys[start:start + KEY_CHUNK]
-        query = select(table.c.sync_key, table.c.record_hash, table.c.deleted_at.is_not(None)).where(
-            table.c.integration_id == integration_id, table.c.sync_key.in_(chunk)
-        )
-        for key, digest, is_marked in connection.execute(query):
-            known[key] = digest
-            if is_marked:
-                marked.add(key)
+    for key, digest, is_marked in cursor.cursor.fetchall():  # the driver's rows: no Row object per key
+        known[key] = digest
+        if is_marked:
+            marked.add(key)
     return known, marked
 
 
-def _execute_many(connection, table: Table, rows: list[dict[str, Any]], same_for_all: dict[str, Any]) -> None:
-    """One executemany of the dialect's upsert.
+def _execute_many(connection, table: Table, writes: list[tuple[dict[str, Any], str]],
+                  same_for_all: dict[str, Any]) -> None:
+    """One executemany of the dialect's upsert of `writes`, (row, its content hash) each.
 
     The bind parameters are prepared here rather than by SQLAlchemy per row and column: a value
     that is the same for the whole batch (the integration, the timestamps) is converted once,
     and only the columns whose type needs a conversion (dates) are touched per row. Every row
-    has the same keys (the mapper fills each mapped field, with None when it has no value).
+    has the same keys (the mapper fills each mapped field, with None when it has no value); the
+    rows are read, never copied or changed (a retried task writes them again).
     """
     dialect = connection.dialect
     insert = {"sqlite": sqlite_insert, "postgresql": pg_insert}.get(dialect.name)
     if insert is None:
         raise NotImplementedError(f"upserts are written for SQLite and PostgreSQL, not {dialect.name}")
-    names = [*same_for_all, *rows[0]]
+    first = writes[0][0]
+    names = [*same_for_all, *first, "record_hash"]
     statement = insert(table).values({name: bindparam(name) for name in names})
     statement = statement.on_conflict_do_update(
         index_elements=["integration_id", "sync_key"],
@@ -127,9 +141,9 @@ def _execute_many(connection, table: Table, rows: list[dict[str, Any]], same_for
     convert = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
     fixed = [process(value) if process else value
              for process, value in zip(convert[:len(same_for_all)], same_for_all.values(), strict=True)]
-    pick = itemgetter(*rows[0]) if len(rows[0]) > 1 else lambda row: (row[next(iter(row))],)
-    params = [[*fixed, *pick(row)] for row in rows]
-    for index in range(len(fixed), len(names)):
+    pick = itemgetter(*first) if len(first) > 1 else lambda row: (row[next(iter(row))],)
+    params = [[*fixed, *pick(row), digest] for row, digest in writes]
+    for index in range(len(fixed), len(names) - 1):
         process = convert[index]
         if process is not None:  # only date columns need it per row
             for values in params:
@@ -137,10 +151,8 @@ def _execute_many(connection, table: Table, rows: list[dict[str, Any]], same_for
     if compiled.positional:
         position = {name: index for index, name in enumerate(names)}
         order = [position[name] for name in compiled.positiontup]
-        if order == list(range(len(names))):
-            params = [tuple(values) for values in params]
-        else:
-            params = [tuple(values[index] for index in order) for values in params]
+        reorder = itemgetter(*order)  # in C: a tuple in the statement's order
+        params = [reorder(values) for values in params]
     else:
         params = [dict(zip(names, values, strict=True)) for values in params]
     connection.exec_driver_sql(str(compiled), params)

@@ -243,7 +243,8 @@ def hub(sqlite_url, vendor, prefect_server):
     ApiTokenCredentials(token=data.token).save("demo-vendor-token", overwrite=True)
 
     def integration(**spec_changes):
-        made = make_integration(url, batch_records=120, **spec_changes)
+        # the faults name the vendor's Nth request: one page request at a time makes it the Nth page
+        made = make_integration(url, batch_records=120, http={"concurrency": 1}, **spec_changes)
         with session() as db:
             row = db.get(Integration, made.id)
             row.update_types, row.deleted_mode = ALL, "remove"

@@ -1,6 +1,7 @@
 """Retries, Retry-After and clear failures, against injected vendor faults over real HTTP.
 
-Backoff is measured on a fake clock: the retry policy's `sleep` records instead of sleeping.
+Backoff is measured on a fake clock: the retry policy's `sleep` records and moves the clock on
+instead of sleeping.
 """
 
 import httpx
@@ -14,8 +15,18 @@ from tasks.http import RetryPolicy
 from tasks.paginate import fetch_pages
 
 
+def fake_clock(slept: list[float]):
+    """`now` and `sleep` for a retry policy: sleeping records how long and moves the clock on."""
+    clock = [1_000_000.0]
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+    return {"now": lambda: clock[0], "sleep": sleep}
+
+
 def fetch_all(url, data, slept, max_attempts=5, **spec_changes):
-    policy = RetryPolicy(max_attempts=max_attempts, sleep=slept.append, jitter=lambda: 1.0)
+    policy = RetryPolicy(max_attempts=max_attempts, jitter=lambda: 1.0, **fake_clock(slept))
     spec = demo_spec(url, **spec_changes)
     return [r for page in fetch_pages(spec, ApiTokenCredentials(token=data.token).auth(), policy)
             for r in page.records]

@@ -82,9 +82,9 @@ def test_missing_credentials_say_what_to_create(sqlite_url, vendor):
 
 def test_an_interrupted_run_is_logged_cancelled_and_keeps_the_batches_written(synced, monkeypatch):
     integration, _, _ = synced
-    import flows.sync
+    import tasks.paginate
 
-    real_fetch = flows.sync.fetch_pages
+    real_fetch = tasks.paginate.fetch_pages
 
     def interrupted_after_three_pages(spec, auth):
         for number, page in enumerate(real_fetch(spec, auth), start=1):
@@ -92,7 +92,7 @@ def test_an_interrupted_run_is_logged_cancelled_and_keeps_the_batches_written(sy
             if number == 3:
                 raise KeyboardInterrupt  # what Ctrl+C in `ihub run` raises
 
-    monkeypatch.setattr(flows.sync, "fetch_pages", interrupted_after_three_pages)
+    monkeypatch.setattr(tasks.paginate, "fetch_pages", interrupted_after_three_pages)
     with pytest.raises(KeyboardInterrupt):
         sync_integration("acme/assets")
     (row,) = logs(integration.id)

@@ -1,0 +1,162 @@
+"""Several page requests in flight (`http.concurrency`), over real HTTP against the demo vendor on loopback.
+
+Pages are read ahead on threads but used in order: every pagination style at concurrency 8 leaves
+the hub's table equal to the vendor's records; a stop mid-flight neither loses nor repeats a
+record; a Retry-After holds back every request of the read; the rate limit holds with 8 threads
+sending, counted at the vendor.
+"""
+
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from blocks import ApiTokenCredentials
+from flows.sync import sync_integration
+from ihub.demo import demo_spec
+from ihub.vendor import Fault, Mutation, make_vendor, running_vendor
+from models.engine import session
+from models.integrations import onboard
+from tasks.paginate import fetch_pages
+from tests.conftest import stored_assets
+from tests.test_pagination_styles import STYLES, example
+
+OFFSET_WITHOUT_TOTAL = {"type": "offset", "limit": 100}
+
+
+@pytest.fixture
+def slow_vendor():
+    """The demo vendor answering every request 20 ms late: several requests are really in flight at once."""
+    data = make_vendor(assets=950, users=40, token="concurrency-token", latency=0.02)
+    with running_vendor(data) as url:
+        yield url, data
+
+
+def read_all(spec, data) -> list:
+    return [page for page in fetch_pages(spec, ApiTokenCredentials(token=data.token).auth())]
+
+
+def vendor_rows(data) -> dict:
+    """The vendor's assets as every example spec maps them: sync key -> name, serial, model."""
+    return {str(a["id"]): (a["name"], a["serial"], a["model"]["name"]) for a in data.records["assets"]}
+
+
+def hub_rows(integration_id) -> dict:
+    return {key: (a.name, a.serial_number, a.model) for key, a in stored_assets(integration_id).items()}
+
+
+@pytest.mark.usefixtures("prefect_server")
+@pytest.mark.parametrize("style", ["offset", *STYLES])
+def test_every_style_at_concurrency_8_leaves_the_table_equal_to_the_vendor(style, sqlite_url, slow_vendor):
+    url, data = slow_vendor
+    ApiTokenCredentials(token=data.token).save("demo-vendor-token", overwrite=True)
+    spec = demo_spec(url) if style == "offset" else example(style, url)
+    spec.http.concurrency = 8
+    with session() as db:
+        integration = onboard(db, "acme", "vendor", "demo", style, spec)
+    summary = sync_integration(f"acme/{style}")
+    assert (summary.fetched, summary.inserted, summary.rejected) == (950, 950, 0)
+    assert hub_rows(integration.id) == vendor_rows(data)
+    assert sync_integration(f"acme/{style}").unchanged == 950  # and again: nothing new, nothing twice
+
+
+def test_a_short_page_mid_flight_stops_the_read_and_no_guess_beyond_it_is_read(slow_vendor):
+    url, data = slow_vendor
+    spec = demo_spec(url, pagination=OFFSET_WITHOUT_TOTAL)  # no total: only the short page at 900 ends it
+    spec.http.concurrency = 8
+    pages = read_all(spec, data)
+    assert [page.at for page in pages] == [f"offset {n}" for n in range(0, 1000, 100)]
+    ids = [record["id"] for page in pages for record in page.records]
+    assert ids == [a["id"] for a in data.records["assets"]]  # each once, in order
+    assert data.requests <= len(pages) + 7  # at most the 7 guesses in flight beyond the last page
+
+
+def test_an_empty_page_mid_flight_ends_the_first_read_and_the_run_still_counts_each_record_once(
+        sqlite_url, slow_vendor, prefect_server):
+    url, data = slow_vendor
+    ApiTokenCredentials(token=data.token).save("demo-vendor-token", overwrite=True)
+    spec = demo_spec(url, batch_records=200)
+    spec.http.concurrency = 8
+    with session() as db:
+        integration = onboard(db, "acme", "vendor", "demo", "assets", spec)
+    # the 4th request is one of the 8 in flight after the first page: its page comes back empty
+    data.mutations.append(Mutation(before=data.requests + 4, fault=Fault(empty_page=True)))
+    summary = sync_integration("acme/assets")
+    assert summary.completeness.startswith("re-read the listing once: a page came back empty or short")
+    assert (summary.fetched, summary.inserted, summary.updated, summary.unchanged) == (950, 950, 0, 0)
+    assert hub_rows(integration.id) == vendor_rows(data)
+
+
+def test_a_429_with_retry_after_while_8_are_in_flight_holds_every_request_back():
+    data = make_vendor(assets=4000, users=40, token="concurrency-token", latency=0.05)
+    with running_vendor(data) as url:
+        spec = demo_spec(url)
+        spec.http.concurrency = 8
+        data.mutations.append(Mutation(before=5, fault=Fault(429, retry_after="1")))
+        started = time.monotonic()
+        pages = read_all(spec, data)
+    assert sum(len(page.records) for page in pages) == 4000
+    refused = data.arrivals[4]
+    answered = refused + data.latency  # when the 429 reached the hub; Retry-After counts from then
+    quiet = [at for at in data.arrivals if answered + 0.05 < at < answered + 0.95]
+    assert quiet == []  # nothing sent by any thread while the vendor asked to wait
+    assert len(data.arrivals) == 41  # 40 pages, and the refused one again
+    assert len([at for at in data.arrivals if at >= answered + 0.95]) >= 20  # most of them after the wait
+    assert time.monotonic() - started < 5
+
+
+def test_the_rate_limit_holds_with_8_requests_in_flight():
+    data = make_vendor(assets=3000, users=40, token="concurrency-token", latency=0.02)
+    with running_vendor(data) as url:
+        spec = demo_spec(url, http={"requests_per_second": 20, "concurrency": 8})
+        pages = read_all(spec, data)
+    assert sum(len(page.records) for page in pages) == 3000
+    arrivals = data.arrivals
+    assert len(arrivals) == 30
+    busiest = max(sum(1 for at in arrivals if start <= at < start + 1) for start in arrivals)
+    assert busiest <= 21  # 20 a second, and the first of the next second at its very edge
+    assert arrivals[-1] - arrivals[0] >= 29 / 20 * 0.95
+
+
+def test_concurrency_is_4_by_default_and_1_to_32():
+    assert demo_spec("http://127.0.0.1:9").http.concurrency == 4
+    for wrong in (0, 33):
+        with pytest.raises(Exception, match="http.concurrency"):
+            demo_spec("http://127.0.0.1:9", http={"concurrency": wrong})
+
+
+def test_the_vendors_latency_delays_every_answer_without_holding_up_the_others():
+    data = make_vendor(assets=10, users=2, token="concurrency-token", latency=0.3)
+    with running_vendor(data) as url, httpx.Client(headers={"Authorization": "Bearer concurrency-token"}) as client:
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            answers = list(pool.map(lambda _: client.get(f"{url}/api/v1/assets"), range(6)))
+        took = time.monotonic() - started
+    assert [answer.status_code for answer in answers] == [200] * 6
+    assert 0.3 <= took < 1.2  # one after another they would take 1.8 s
+
+
+def test_ihub_demo_vendor_takes_a_latency():
+    command = [str(Path(sys.executable).parent / "ihub"), "demo-vendor", "--port", "0", "--assets", "5",
+               "--users", "1", "--token", "cli-token", "--latency-ms", "250"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        url = process.stdout.readline().split("listening on", 1)[1].strip()
+        deadline = time.monotonic() + 20
+        while True:  # the port is bound before the server accepts on it
+            started = time.monotonic()
+            try:
+                answer = httpx.get(f"{url}/api/v1/assets", headers={"Authorization": "Bearer cli-token"})
+                break
+            except httpx.ConnectError:
+                assert started < deadline, "the demo vendor did not start"
+                time.sleep(0.05)
+        assert answer.status_code == 200 and len(answer.json()["data"]["assets"]) == 5
+        assert time.monotonic() - started >= 0.25
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
