@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from ihub.api import catalog, customers, integrations, logs, phone_home, security
+from ihub.api import catalog, credentials, customers, integrations, logs, phone_home, security
 from ihub.api.deps import no_nul_in_url
 from models.errors import Conflict, Forbidden, HubError, Invalid, NotFound
 from models.redact import redact
@@ -31,7 +31,7 @@ def create_app(admin_token: str | None = None) -> FastAPI:
         dependencies=[Depends(no_nul_in_url)],
     )
     app.state.admin_token = admin_token if admin_token is not None else security.admin_token()[0]
-    for module in (customers, catalog, integrations, logs, phone_home):
+    for module in (customers, catalog, integrations, credentials, logs, phone_home):
         app.include_router(module.router, prefix=PREFIX)
     app.add_exception_handler(HubError, _hub_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
