@@ -176,3 +176,10 @@ def copy_to(api_url: str, overwrite: bool = False) -> Copied:
             fresh.save(row.name, overwrite=overwrite)
             copied.append(row.name)
     return Copied(copied, skipped)
+
+
+def promote(auth_type: str, candidate: str, name: str) -> None:
+    """Save the credentials of block `candidate` as `name` (replacing it), then delete `candidate`."""
+    block = load(auth_type, candidate)
+    save(build(auth_type, *split(block)), name, overwrite=True)
+    delete(auth_type, candidate)

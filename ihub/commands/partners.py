@@ -122,7 +122,7 @@ def connect(
 ) -> None:
     """Connect a partner with its credentials and region; the connection is tested at once.
 
-    A secret that is not given is asked for without echo, or read from stdin with --secret-stdin.
+    A secret that is not given is asked for without echo, or read from stdin with --secret-stdin. New credentials replace the ones in use only if the partner accepts them.
     """
     from ihub.operations import connect_partner
     from models.endpoints import partner_endpoint
@@ -143,9 +143,13 @@ def connect(
                            from_stdin=secret_stdin)
     try:
         with console.status(f"Connecting {partner} for {customer}"):
-            endpoint = connect_partner(customer, partner, region, secrets, tenant=tenant)
+            outcome = connect_partner(customer, partner, region, secrets, tenant=tenant)
     except HubError as exc:
         fail(str(exc))
+    endpoint = outcome.endpoint
+    if outcome.kept:
+        fail(f"{partner} of {customer}: {endpoint.status_message}. It stays connected (status "
+             f"{endpoint.status.value}, region {endpoint.region}).")
     if not endpoint.connected:
         fail(f"{partner} of {customer} could not connect (status {endpoint.status.value}): {endpoint.status_message}")
     done(f"{partner} of {customer} is connected (status {endpoint.status.value}, region {endpoint.region}): "
