@@ -215,3 +215,33 @@ def test_credentials_blocks_saved_in_python_are_listed_too(sqlite_url):
     assert f"api_token {name} nothing" in listed and "header_name=X-API-Key" in listed and "prefix=''" in listed
     assert "python-secret" not in listed
     ok("credentials", "delete", name)
+
+
+# --- moving to a production Prefect server ----------------------------------------------------
+
+
+def test_copy_moves_every_credentials_block_to_another_prefect_server(sqlite_url, tmp_path):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from tests.live_prefect import prefect_server
+
+    name = unique("to-production")
+    ok("credentials", "create", name, "--type", "basic", "--username", "svc", "--secret-stdin", input="pw-1\n")
+    assert "no Prefect server answers at http://127.0.0.1:9/api" in refused(
+        "credentials", "copy", "--to-api-url", "http://127.0.0.1:9/api")
+    with prefect_server(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'production.db'}") as production:
+        copied = ok("credentials", "copy", "--to-api-url", production)
+        assert f"from the Prefect server at http://127.0.0.1:" in copied and f"to {production}:" in copied
+        assert name in copied and "pw-1" not in copied
+        ok("credentials", "rotate", name, "--secret-stdin", input="pw-2\n")
+        again = ok("credentials", "copy", "--to-api-url", production)
+        assert f"Kept the ones {production} already has (--overwrite replaces them):" in again and name in again
+        with temporary_settings({PREFECT_API_URL: production}):
+            assert BasicCredentials.load(name).password.get_secret_value() == "pw-1"
+        ok("credentials", "copy", "--to-api-url", production, "--overwrite")
+        with temporary_settings({PREFECT_API_URL: production}):
+            copy = BasicCredentials.load(name)
+            assert (copy.username, copy.password.get_secret_value()) == ("svc", "pw-2")
+            listed = ok("credentials", "list")
+            assert f"Credentials on the Prefect server at {production}:" in listed and name in listed
+    ok("credentials", "delete", name)
