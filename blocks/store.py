@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from prefect.blocks.core import Block
 from prefect.exceptions import ObjectNotFound
 from pydantic import SecretStr, ValidationError
@@ -125,10 +126,8 @@ def listed() -> list[Saved]:
             kind = credential_type(auth_type)
             try:
                 documents = client.read_block_documents_by_type(cls.get_block_type_slug(), include_secrets=False)
-            except ObjectNotFound:  # the type was never registered there: no block of it either
-                continue
-            except Exception as exc:  # noqa: BLE001 - the server answers 404 as an HTTP error here
-                if getattr(getattr(exc, "response", None), "status_code", None) == 404:
+            except httpx.HTTPStatusError as exc:
+                if exc.response.status_code == 404:  # the type was never registered there: no block of it either
                     continue
                 raise
             for document in sorted(documents, key=lambda d: d.name or ""):
