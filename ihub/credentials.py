@@ -13,7 +13,7 @@ from typing import Any
 
 from models.credentials import Users, check_block_name, check_complete, check_fields, credential_users
 from models.engine import session
-from models.errors import Conflict, Invalid
+from models.errors import Conflict, CredentialsRejected, HubError, Invalid
 
 
 @dataclass
@@ -97,15 +97,20 @@ def create_credentials(name: str, auth_type: str, settings: dict[str, Any], secr
     return _shown(block, name)
 
 
-def update_credentials(name: str, settings: dict[str, Any] | None = None,
-                       secrets: dict[str, Any] | None = None) -> Credentials:
-    """Replace some settings and/or secrets (a rotation); what is not given is kept."""
+def update_credentials(name: str, settings: dict[str, Any] | None = None, secrets: dict[str, Any] | None = None,
+                       test_with: str | None = None) -> Credentials:
+    """Replace some settings and/or secrets (a rotation); what is not given is kept.
+
+    With `test_with` (an integration, customer/name), the new credentials must first pass
+    `test_credentials` against its vendor; refused, the ones in use are kept.
+    """
     from blocks.store import build, find, save, split, type_of
 
     check_block_name(name)
     settings, secrets = settings or {}, secrets or {}
     if not (settings or secrets):
         raise Invalid("give the settings or secrets to change")
+    target = _test_target(test_with) if test_with else None
     _prefect()
     block = find(name)
     auth_type = type_of(block)
@@ -114,6 +119,11 @@ def update_credentials(name: str, settings: dict[str, Any] | None = None,
     new_settings, new_secrets = {**old_settings, **settings}, {**old_secrets, **secrets}
     check_complete(auth_type, new_settings, new_secrets)
     fresh = build(auth_type, new_settings, new_secrets)
+    if target is not None:
+        try:
+            _probe(target, fresh.auth())
+        except HubError as exc:
+            raise CredentialsRejected(f"the new credentials were refused, so the ones in use are kept: {exc}") from None
     save(fresh, name, overwrite=True)
     return _shown(fresh, name)
 
@@ -140,13 +150,28 @@ def test_credentials(name: str, integration: str) -> str:
     against its endpoint's region.
     """
     from blocks.store import find
+
+    check_block_name(name)
+    target = _test_target(integration)
+    _prefect()
+    return _probe(target, find(name).auth())
+
+
+@dataclass
+class _Target:
+    """Where a credentials test goes: a connector spec's first page, or a partner's connection test."""
+
+    spec: Any
+    partner: Any = None
+    base_url: str | None = None
+
+
+def _test_target(integration: str) -> _Target:
     from models.config import IntegrationEndpoint, IntegrationSource
     from models.integrations import connector_spec, find_integration
     from models.partners import get_partner
     from models.spec import SpecError
-    from tasks.connect import probe_connection, probe_first_page
 
-    check_block_name(name)
     with session() as db:
         found = find_integration(db, integration)
         try:
@@ -154,11 +179,17 @@ def test_credentials(name: str, integration: str) -> str:
         except SpecError as exc:
             raise Invalid(str(exc)) from None
         endpoint = db.get(IntegrationEndpoint, found.endpoint_id)
-    _prefect()
-    auth = find(name).auth()
     if found.source == IntegrationSource.partner and endpoint.partner and endpoint.base_url:
-        return probe_connection(get_partner(endpoint.partner), endpoint.base_url, auth)
-    return probe_first_page(spec, auth)
+        return _Target(spec, get_partner(endpoint.partner), endpoint.base_url)
+    return _Target(spec)
+
+
+def _probe(target: _Target, auth) -> str:
+    from tasks.connect import probe_connection, probe_first_page
+
+    if target.partner is not None:
+        return probe_connection(target.partner, target.base_url, auth)
+    return probe_first_page(target.spec, auth)
 
 
 def copy_credentials(to_api_url: str, overwrite: bool = False):

@@ -75,6 +75,7 @@ def test_the_cli_creates_lists_tests_rotates_and_deletes_credentials(sqlite_url,
     assert "Credentials on the Prefect server at http://127.0.0.1:" in listed
     assert f"api_token {name} integration acme/assets" in listed and data.token not in listed
     shown = ok("credentials", "show", name)
+    assert f"api_token credentials '{name}' on the Prefect server at" in shown
     assert "token set (secret)" in shown and "header_name Authorization" in shown and data.token not in shown
 
     works = ok("credentials", "test", name, "--integration", "acme/assets")
@@ -82,6 +83,10 @@ def test_the_cli_creates_lists_tests_rotates_and_deletes_credentials(sqlite_url,
         in works
     assert sync_integration("acme/assets").inserted == 350
 
+    kept = refused("credentials", "rotate", name, "--test-with", "acme/assets", input="a-wrong-token\n")
+    assert ("the new credentials were refused, so the ones in use are kept: credentials rejected by Demo Asset "
+            "Vendor (HTTP 401 on /api/v1/assets)") in kept and "a-wrong-token" not in kept
+    ok("credentials", "test", name, "--integration", "acme/assets")
     rotated = ok("credentials", "rotate", name, input="a-wrong-token\n")  # asked without echo
     assert f"credentials '{name}' updated (secrets)" in rotated and "used by integration acme/assets" in rotated
     assert "a-wrong-token" not in rotated
@@ -154,6 +159,9 @@ def test_the_api_keeps_secrets_write_only_and_refuses_like_the_cli(sqlite_url, v
 
         test = {"integration": "acme/assets"}
         assert "answered HTTP 200 to GET /api/v1/assets" in call("POST", f"/{name}/test", 200, json=test)["message"]
+        assert "the ones in use are kept" in call("PATCH", f"/{name}", 422, json={
+            "secrets": {"token": "revoked-value"}, "test_with": "acme/assets"})["detail"]
+        call("POST", f"/{name}/test", 200, json=test)
         call("PATCH", f"/{name}", 200, json={"secrets": {"token": "revoked-value"}})
         assert "HTTP 401" in call("POST", f"/{name}/test", 422, json=test)["detail"]
         assert "used by integration acme/assets" in call("DELETE", f"/{name}", 409)["detail"]

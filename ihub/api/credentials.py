@@ -36,6 +36,9 @@ class CredentialsCreate(_In):
 class CredentialsUpdate(_In):
     settings: dict[str, Any] = Field(default_factory=dict, description="the settings to change; the others are kept")
     secrets: dict[str, SecretStr] = Field(default_factory=dict, description=f"the secrets to replace ({_SECRETS})")
+    test_with: str | None = Field(default=None, max_length=400,
+                                  description="customer/name of an integration: replace them only if one request to "
+                                              "its vendor succeeds with the new ones (else 422, the old ones kept)")
 
 
 class CredentialsPublic(BaseModel):
@@ -106,7 +109,7 @@ def show_credentials(name: str) -> CredentialsPublic:
 def update_credentials(name: str, body: CredentialsUpdate) -> CredentialsPublic:
     from ihub.credentials import update_credentials as update
 
-    return _public(update(name, body.settings, _plain(body.secrets)))
+    return _public(update(name, body.settings, _plain(body.secrets), test_with=body.test_with))
 
 
 @router.delete("/{name}", summary="Delete credentials", responses=CLASH,

@@ -60,6 +60,10 @@ def _secrets(auth_type: str, settings: dict[str, Any], from_stdin: bool) -> dict
 
 
 def _call(function, *args, **kwargs):
+    """`function`'s answer, on a migrated hub database; a HubError ends the command with its message."""
+    from models.engine import migrate
+
+    migrate()
     try:
         return function(*args, **kwargs)
     except HubError as exc:
@@ -107,6 +111,8 @@ def create(
 def rotate(
     name: str,
     keep_secrets: bool = typer.Option(False, "--keep-secrets", help="Change only the settings given."),
+    test_with: Optional[str] = typer.Option(None, "--test-with", help="customer/name: replace them only if one "
+                                                                      "request to its vendor succeeds with the new ones."),
     placement: Optional[str] = _Settings.placement, header_name: Optional[str] = _Settings.header_name,
     prefix: Optional[str] = _Settings.prefix, query_param: Optional[str] = _Settings.query_param,
     username: Optional[str] = _Settings.username, token_url: Optional[str] = _Settings.token_url,
@@ -127,10 +133,11 @@ def rotate(
                       client_auth=client_auth, access_key_id=access_key_id, region=region, service=service)
     current = _call(show_credentials, name)
     secrets = {} if keep_secrets else _secrets(current.type, {**current.settings, **settings}, secret_stdin)
-    updated = _call(update_credentials, name, settings, secrets)
+    updated = _call(update_credentials, name, settings, secrets, test_with=test_with)
     changed = [*settings, *(["secrets"] if secrets else [])]
     used = f"; used by {updated.users.describe()}" if updated.users else ""
-    done(escape(f"credentials '{name}' updated ({', '.join(changed)}) on {_call(_server)}{used}."))
+    tested = f", after a request to {test_with} succeeded with them" if test_with else ""
+    done(escape(f"credentials '{name}' updated ({', '.join(changed)}) on {_call(_server)}{tested}{used}."))
 
 
 def _server() -> str:
@@ -164,8 +171,8 @@ def show(name: str) -> None:
     from ihub.credentials import show_credentials
 
     found = _call(show_credentials, name)
-    table = Table(title=escape(f"{found.type} credentials '{name}' on {_call(_server)}"), title_justify="left",
-                  show_header=False)
+    console.print(escape(f"{found.type} credentials '{name}' on {_call(_server)}:"), highlight=False)
+    table = Table(show_header=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for key, value in found.settings.items():
