@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from models.credentials import Users, check_block_name, check_complete, check_fields, credential_users
+from models.endpoints import KEPT
 from models.engine import session
 from models.errors import Conflict, CredentialsRejected, HubError, Invalid
 
@@ -123,7 +124,7 @@ def update_credentials(name: str, settings: dict[str, Any] | None = None, secret
         try:
             _probe(target, fresh.auth())
         except HubError as exc:
-            raise CredentialsRejected(f"the new credentials were refused, so the ones in use are kept: {exc}") from None
+            raise CredentialsRejected(f"{KEPT}: {exc}") from None
     save(fresh, name, overwrite=True)
     return _shown(fresh, name)
 

@@ -116,7 +116,8 @@ def _description(description: str | None) -> str:
 
 
 KEPT = "the new credentials were refused, so the ones in use are kept"
-"""How a partner's status message starts when new credentials failed their test and the working ones stayed."""
+"""What is said when new credentials failed their test and the working ones stayed (a partner's status message,
+a refused rotation)."""
 
 
 def record_connection(db: Session, endpoint_id: int, accepted: bool, message: str,
