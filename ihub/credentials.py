@@ -46,13 +46,13 @@ def _users() -> dict[tuple[str, str], Users]:
         return credential_users(db)
 
 
-def _shown(block, name: str, users: Users | None = None) -> Credentials:
+def _shown(block, name: str) -> Credentials:
     from blocks.store import split, type_of
 
     settings, secrets = split(block)
     auth_type = type_of(block)
     return Credentials(name, auth_type, settings, {key: bool(value) for key, value in secrets.items()},
-                       users if users is not None else _users().get((auth_type, name), Users()))
+                       _users().get((auth_type, name), Users()))
 
 
 def prefect_server() -> str:
