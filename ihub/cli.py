@@ -46,6 +46,8 @@ GROUPS = {
                 "Field mapping: which vendor field fills which hub field, and the primary key."),
     "actions": ("ihub.commands.manager:actions_app",
                 "Integration actions: what an integration can do, e.g. Import Assets."),
+    "credentials": ("ihub.commands.credentials:app",
+                    "Credentials for universal-connector integrations, kept as Prefect blocks."),
     "smtp": ("ihub.commands.smtp:app", "The SMTP server and sender address of the alert e-mails."),
     "connectors": ("ihub.commands.connectors:app",
                    "Connector specs: test-read one before launching it, or write them from an OpenAPI document."),

@@ -5,37 +5,57 @@ of an action request, and removing a deleted customer's credential blocks.
 
 from __future__ import annotations
 
-from models.config import IntegrationEndpoint
+from dataclasses import dataclass
+from uuid import uuid4
+
+from models.config import EndpointStatus, IntegrationEndpoint
 from models.engine import session
 from models.endpoints import partner_endpoint
 from models.names import slug
 
 
-def connect_partner(customer: str, endpoint: str, region: str, secrets: dict[str, str],
-                    tenant: str | None = None) -> IntegrationEndpoint:
-    """Save the credentials, then test the connection: Enabled and connected, or Failed with the vendor's reason.
+@dataclass
+class Connected:
+    """What connecting did: the endpoint as it now is, and whether the partner accepted the new credentials."""
 
-    Everything the operator typed is checked before anything is saved.
+    endpoint: IntegrationEndpoint
+    accepted: bool
+
+    @property
+    def kept(self) -> bool:
+        """The new credentials were refused and the working ones stay in use (still connected)."""
+        return not self.accepted and self.endpoint.connected
+
+
+def connect_partner(customer: str, endpoint: str, region: str, secrets: dict[str, str],
+                    tenant: str | None = None) -> Connected:
+    """Test new credentials, and only if the partner accepts them make them the endpoint's (Enabled).
+
+    Everything the operator typed is checked before anything is saved. The new credentials go
+    into a block of their own for the test (never a flow parameter), deleted after it; refused,
+    they change nothing of a connected endpoint, and a not connected one becomes Failed with the
+    partner's reason.
     """
     from blocks.credentials import credentials_block
+    from blocks.store import delete, save
     from flows.connect import connect_endpoint
     from ihub.embedded import use_own_session_server
     from models.partners import get_partner
 
-    use_own_session_server()
     with session() as db:
         found = partner_endpoint(db, customer, endpoint)
         partner = get_partner(found.partner)
-        base_url = partner.base_url(region, tenant)
+        partner.base_url(region, tenant)
         block = credentials_block(partner.auth_type, secrets, partner.block_settings(), region=region)
-        block_name = found.credentials_block or slug(customer, endpoint, "credentials")
-        block.save(block_name, overwrite=True)
-        found.region, found.base_url, found.credentials_block = region, base_url, block_name
-        db.add(found)
-        db.commit()
-    connect_endpoint(f"{customer}/{endpoint}")
+    use_own_session_server()
+    candidate = slug(customer, endpoint, "new-credentials", uuid4().hex[:8])
+    save(block, candidate, overwrite=False)
+    try:
+        status = connect_endpoint(f"{customer}/{endpoint}", new_credentials=candidate, region=region, tenant=tenant)
+    finally:
+        delete(partner.auth_type, candidate)  # already gone when it was accepted
     with session() as db:
-        return partner_endpoint(db, customer, endpoint)
+        return Connected(partner_endpoint(db, customer, endpoint), accepted=status == EndpointStatus.enabled)
 
 
 def start_request(request_id: int) -> None:

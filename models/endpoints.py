@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from models.config import Customer, EndpointStatus, Integration, IntegrationEndpoint
+from models.config import Customer, EndpointStatus, Integration, IntegrationEndpoint, utcnow
 from models.customers import get_customer
 from models.errors import Conflict, Invalid, NotFound, check_fields
 from models.names import check_name
@@ -117,3 +117,33 @@ def _description(description: str | None) -> str:
     else:
         return description
     raise Invalid(problem, fields={"description": problem})
+
+
+KEPT = "the new credentials were refused, so the ones in use are kept"
+"""What is said when new credentials failed their test and the working ones stayed (a partner's status message,
+a refused rotation)."""
+
+
+def record_connection(db: Session, endpoint_id: int, accepted: bool, message: str,
+                      new: tuple[str, str, str] | None = None) -> IntegrationEndpoint:
+    """Record a connection test of a partner endpoint (seed 001), of its saved credentials or of `new` ones.
+
+    `new` is (region, base URL, credentials block) of new credentials, which replace the old only when
+    accepted. New credentials refused while the endpoint is connected leave it Enabled and connected
+    with the credentials in use, saying so: a typo must not stop every sync. Any other refusal
+    makes it Failed, not connected.
+    """
+    endpoint = db.get(IntegrationEndpoint, endpoint_id)
+    if accepted:
+        endpoint.status, endpoint.connected, endpoint.connected_at = EndpointStatus.enabled, True, utcnow()
+        endpoint.status_message = message
+        if new is not None:
+            endpoint.region, endpoint.base_url, endpoint.credentials_block = new
+    elif new is not None and endpoint.connected:
+        endpoint.status_message = f"{KEPT}: {message}"
+    else:
+        endpoint.status, endpoint.connected, endpoint.connected_at = EndpointStatus.failed, False, None
+        endpoint.status_message = message
+    db.add(endpoint)
+    db.commit()
+    return endpoint

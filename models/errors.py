@@ -51,8 +51,8 @@ class Forbidden(HubError):
     """An integration's key used outside its integration."""
 
 
-class CredentialsNotFound(HubError):
-    pass
+class CredentialsNotFound(NotFound):
+    """No credentials block of that name on the Prefect server in use."""
 
 
 class CredentialsRejected(HubError):

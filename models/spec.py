@@ -144,10 +144,27 @@ class HttpSpec(_Strict):
 
 
 class AuthRef(_Strict):
-    """Which credentials block to use; the secret itself never appears in a spec."""
+    """Which credentials block to use; the secret itself never appears in a spec.
 
-    type: Literal["api_token", "basic", "oauth2", "aws"]
-    block: str = Field(min_length=1, description="name of the saved credentials block")
+    `type: none` (or no `auth` at all) is an open API: no credentials are needed or sent.
+    """
+
+    type: Literal["none", "api_token", "basic", "oauth2", "aws"]
+    block: str | None = Field(default=None, min_length=1, description="name of the saved credentials block")
+
+    @model_validator(mode="after")
+    def _block_for_credentials(self) -> AuthRef:
+        if self.type == "none" and self.block is not None:
+            raise ValueError("auth type none sends no credentials, so it takes no block")
+        if self.type != "none" and self.block is None:
+            raise ValueError(f"auth type {self.type} needs block: the name of its credentials "
+                             f"(`ihub credentials create NAME --type {self.type}`)")
+        return self
+
+    @property
+    def open(self) -> bool:
+        """An open API: nothing to authenticate with."""
+        return self.type == "none"
 
 
 class NoPagination(_Strict):
@@ -483,7 +500,8 @@ class ConnectorSpec(_Strict):
 
     vendor: str = Field(min_length=1, description="the vendor's name, used in messages")
     request: RequestSpec
-    auth: AuthRef
+    auth: AuthRef = Field(default_factory=lambda: AuthRef(type="none"),
+                          description="the credentials block; leave out (or type: none) for an open API")
     pagination: Pagination = Field(default_factory=NoPagination)
     records: RecordSelector = Field(default_factory=RecordSelector)
     http: HttpSpec = Field(default_factory=HttpSpec)

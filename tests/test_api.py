@@ -262,6 +262,6 @@ def test_openapi_docs_group_the_routes_by_area(client):
     schema = client.get("/openapi.json").json()
     tags = {tag for route in schema["paths"].values() for operation in route.values() for tag in operation["tags"]}
     assert tags == {"customers", "integration endpoints", "partners", "integrations", "mapping",
-                    "integration manager", "integration (own API key)", "connectors"}
+                    "integration manager", "integration (own API key)", "connectors", "credentials"}
     assert all(operation.get("summary") for route in schema["paths"].values() for operation in route.values())
     assert client.get("/docs").status_code == 200

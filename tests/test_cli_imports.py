@@ -82,6 +82,10 @@ def test_database_commands_and_their_mistakes_import_no_prefect(tmp_path):
         ["actions", "list", "acme/assets"],
         ["partners", "catalog"],
         ["run", "nosuch/x"],
+        ["credentials", "--help"],
+        ["credentials", "create", "Bad_Name", "--type", "api_token"],
+        ["credentials", "create", "ok-name", "--type", "bearer"],
+        ["integrations", "edit", "acme/assets", "--spec", str(bad_spec)],
     )
     for result in results:
         assert "prefect" not in result["loaded"], f"ihub {' '.join(result['args'])} imported Prefect"
@@ -96,6 +100,9 @@ def test_database_commands_and_their_mistakes_import_no_prefect(tmp_path):
     assert "the spec cannot be used" in by_command["integrations create"]["output"]
     assert by_command["run nosuch/x"]["code"] == 1
     assert by_command["run nosuch/x"]["output"].strip() == "Error: no integration 'nosuch/x'"
+    assert "is not one of api_token" in by_command["credentials create"]["output"]  # the second one
+    assert by_command["integrations edit"]["code"] == 1
+    assert "the spec cannot be used (nothing was changed)" in by_command["integrations edit"]["output"]
 
 
 def test_each_lazy_command_is_summarised_as_its_own_help_says():

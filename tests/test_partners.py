@@ -400,7 +400,7 @@ def test_the_demo_vendor_walkthrough_connect_then_sync_and_no_data_once_the_conn
 @pytest.mark.usefixtures("prefect_server")
 def test_connecting_needs_a_partner_endpoint_and_its_saved_credentials(sqlite_url):
     partner_endpoint("okta", "https://acme.okta.com", "never-saved-credentials")
-    with pytest.raises(CredentialsNotFound, match="no api_token credentials block named 'never-saved-credentials'"):
+    with pytest.raises(CredentialsNotFound, match="no api_token credentials named 'never-saved-credentials' on the Prefect server"):
         connect_endpoint("acme/okta")
     assert endpoint_row("okta").status == EndpointStatus.available
     with pytest.raises(NotFound, match="customer 'acme' has no integration endpoint 'salesforce'"):

@@ -77,7 +77,7 @@ def test_missing_credentials_say_what_to_create(sqlite_url, vendor):
     url, _ = vendor
     integration = make_integration(url, auth={"type": "api_token", "block": "never-saved"})
     assert sync_integration("acme/assets", return_state=True).is_failed()
-    assert "no api_token credentials block named 'never-saved'" in logs(integration.id)[0].message
+    assert "no api_token credentials named 'never-saved' on the Prefect server" in logs(integration.id)[0].message
 
 
 def test_an_interrupted_run_is_logged_cancelled_and_keeps_the_batches_written(synced, monkeypatch):

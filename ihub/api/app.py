@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from ihub import console
-from ihub.api import catalog, connectors, customers, integrations, logs, phone_home, security
+from ihub.api import catalog, connectors, credentials, customers, integrations, logs, phone_home, security
 from ihub.api.deps import no_nul_in_url
 from ihub.api.errors import status_for
 from models.errors import HubError
@@ -36,7 +36,7 @@ def create_app(admin_token: str | None = None) -> FastAPI:
     if admin_token is None:
         admin_token, token_file = security.admin_token()
     app.state.admin_token, app.state.admin_token_file = admin_token, token_file
-    for module in (customers, catalog, integrations, logs, phone_home, connectors):
+    for module in (customers, catalog, integrations, logs, phone_home, connectors, credentials):
         app.include_router(module.router, prefix=PREFIX)
     console.install(app)
     app.add_exception_handler(HubError, _hub_error)

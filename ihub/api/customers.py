@@ -89,14 +89,16 @@ def add_partners(customer: str, body: schemas.PartnersAdd, db: Db) -> list[schem
 
 
 @router.post("/{customer}/partners/{partner}/connect", tags=PARTNERS, summary="Connect a partner", responses=MISSING,
-             description="Saves the credentials in a Prefect block and tests the connection with the "
-                         "`connect-endpoint` flow: Enabled and connected, or Failed with the vendor's reason.")
-def connect_partner(customer: str, partner: str, body: schemas.ConnectRequest, db: Db) -> schemas.EndpointPublic:
+             description="Tests the credentials with the `connect-endpoint` flow and, if the partner accepts them, "
+                         "keeps them in a Prefect block: Enabled and connected (`accepted`). Refused, they replace "
+                         "nothing: a connected endpoint stays Enabled with the credentials in use (its "
+                         "status_message says so), any other becomes Failed with the vendor's reason.")
+def connect_partner(customer: str, partner: str, body: schemas.ConnectRequest, db: Db) -> schemas.ConnectResult:
     from ihub.operations import connect_partner as connect
 
     secrets = {name: value.get_secret_value() for name, value in body.credentials.items()}
-    endpoint = connect(customer, partner, body.region, secrets, body.tenant)
-    return endpoint_view(db, endpoint)
+    outcome = connect(customer, partner, body.region, secrets, body.tenant)
+    return schemas.ConnectResult(**endpoint_view(db, outcome.endpoint).model_dump(), accepted=outcome.accepted)
 
 
 @router.post("/{customer}/partners/{partner}/disconnect", tags=PARTNERS, summary="Disconnect a partner",

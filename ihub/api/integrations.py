@@ -3,11 +3,14 @@ actions and action requests."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, BackgroundTasks, Depends
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Query
 from sqlmodel import Session, select
 
 from ihub.api import schemas
 from ihub.api.deps import Db
+from ihub.api.schemas import NUL_PROBLEM, contains_nul
 from ihub.api.errors import answers
 from ihub.api.security import operator
 from ihub.api.views import action_view, integration_view, log_view
@@ -63,6 +66,35 @@ def show_integration(customer: str, name: str, db: Db) -> schemas.IntegrationPub
 def delete_integration(customer: str, name: str, db: Db) -> schemas.Message:
     setup.delete_integration(db, _find(db, customer, name))
     return schemas.Message(message=f"{customer}/{name} deleted")
+
+
+@router.get("/{name}/spec", tags=INTEGRATIONS, summary="The integration's connector spec")
+def show_spec(customer: str, name: str, db: Db) -> dict[str, Any]:
+    from models.integrations import connector_spec
+
+    try:
+        spec = connector_spec(db, _find(db, customer, name))
+    except SpecError as exc:
+        raise Invalid(str(exc)) from None
+    return spec.model_dump(mode="json", exclude_none=True)
+
+
+@router.put("/{name}/spec", tags=INTEGRATIONS, summary="Replace the connector spec", responses=answers(409),
+            description="The new spec is validated whole first (422 names each problem). The records, action logs, "
+                        "sync state, schedule (unless the spec sets one) and API key are kept. A new sync key or "
+                        "target object is refused (409) while records are stored, unless `force`, which deletes "
+                        "them and the sync state.")
+def edit_spec(customer: str, name: str, body: dict[str, Any], db: Db, force: bool = Query(False)) -> schemas.Message:
+    from models.spec_edit import edit_spec as edit
+
+    integration = _find(db, customer, name)
+    if contains_nul(body):
+        raise Invalid(NUL_PROBLEM)
+    try:
+        spec = ConnectorSpec.parse(body, source="spec")
+    except SpecError as exc:
+        raise Invalid(str(exc)) from None
+    return schemas.Message(message=edit(db, integration, spec, force=force).summary())
 
 
 @router.post("/{name}/activate", tags=INTEGRATIONS, summary="Activate",

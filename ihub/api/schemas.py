@@ -92,6 +92,11 @@ class EndpointPublic(BaseModel):
     integrations: list[str]
 
 
+class ConnectResult(EndpointPublic):
+    accepted: bool = Field(description="whether the partner accepted the credentials sent; refused, they replaced "
+                                       "nothing")
+
+
 class PartnerPublic(BaseModel):
     slug: str
     name: str

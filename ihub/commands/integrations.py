@@ -75,6 +75,29 @@ def create(
                       f"then `ihub integrations activate {ref}`.")
 
 
+@app.command()
+def edit(
+    integration: str = REF,
+    spec: Path = typer.Option(..., help="The new universal-connector spec (YAML), validated whole first."),
+    force: bool = typer.Option(False, "--force", help="Allow a new sync key or target object: the stored records "
+                                                      "and the sync state are deleted."),
+) -> None:
+    """Replace an integration's spec; its records, logs, sync state, schedule and API key are kept.
+
+    A new sync key or target object is refused unless --force, which deletes the stored records.
+    """
+    from models.spec import ConnectorSpec, SpecError
+    from models.spec_edit import edit_spec
+
+    try:
+        connector = ConnectorSpec.from_yaml(spec)
+    except SpecError as exc:
+        fail(f"the spec cannot be used (nothing was changed):\n{exc}")
+    with hub() as db:
+        edited = edit_spec(db, find_integration(db, integration), connector, force=force)
+    done(edited.summary() + ".")
+
+
 @app.command("list")
 def list_(customer: Optional[str] = typer.Argument(None, help="Only this customer's.")) -> None:
     """Integrations, with their source, endpoint, status and schedule."""

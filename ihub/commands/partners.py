@@ -7,13 +7,13 @@ environment variable.
 
 from __future__ import annotations
 
-import sys
 from typing import List, Optional
 
 import typer
 from rich.table import Table
 
 from ihub.commands.common import console, done, fail, hub, when
+from ihub.commands.secrets import read_secrets
 from models.endpoints import add_partners, disconnect, list_endpoints
 from models.errors import HubError
 
@@ -122,7 +122,7 @@ def connect(
 ) -> None:
     """Connect a partner with its credentials and region; the connection is tested at once.
 
-    A secret that is not given is asked for without echo, or read from stdin with --secret-stdin.
+    A secret that is not given is asked for without echo, or read from stdin with --secret-stdin. New credentials replace the ones in use only if the partner accepts them.
     """
     from ihub.operations import connect_partner
     from models.endpoints import partner_endpoint
@@ -133,35 +133,27 @@ def connect(
     with hub() as db:
         auth_type = get_partner(partner_endpoint(db, customer, partner).partner).auth_type
     needed = CREDENTIAL_FIELDS[auth_type]
-    if secret_stdin:
-        _read_secrets(given, needed)
-    for field in needed:  # ask for what was not given, hiding secrets as they are typed
-        if given[field] is None and field not in _OPTIONAL_FIELDS:
-            given[field] = typer.prompt(field.replace("_", " ").capitalize(), hide_input=field in _SECRET_FIELDS)
-    secrets = {name: value for name, value in given.items() if value is not None}
+    asked = [field for field in needed if field not in _SECRET_FIELDS and given[field] is None]
+    if secret_stdin and asked:
+        fail(f"--secret-stdin reads only the secrets: give {', '.join('--' + f.replace('_', '-') for f in asked)} "
+             "on the command line")
+    for field in asked:
+        given[field] = typer.prompt(field.replace("_", " ").capitalize())
+    secrets = read_secrets([field for field in needed if field in _SECRET_FIELDS], given, _OPTIONAL_FIELDS,
+                           from_stdin=secret_stdin)
     try:
         with console.status(f"Connecting {partner} for {customer}"):
-            endpoint = connect_partner(customer, partner, region, secrets, tenant=tenant)
+            outcome = connect_partner(customer, partner, region, secrets, tenant=tenant)
     except HubError as exc:
         fail(str(exc))
+    endpoint = outcome.endpoint
+    if outcome.kept:
+        fail(f"{partner} of {customer}: {endpoint.status_message}. It stays connected (status "
+             f"{endpoint.status.value}, region {endpoint.region}).")
     if not endpoint.connected:
         fail(f"{partner} of {customer} could not connect (status {endpoint.status.value}): {endpoint.status_message}")
     done(f"{partner} of {customer} is connected (status {endpoint.status.value}, region {endpoint.region}): "
          f"{endpoint.status_message}")
-
-
-def _read_secrets(given: dict[str, str | None], needed: tuple[str, ...]) -> None:
-    """Fill the secrets not given from stdin, one a line; the other fields must be options then."""
-    asked = [field for field in needed if field not in _SECRET_FIELDS and given[field] is None]
-    if asked:
-        fail(f"--secret-stdin reads only the secrets: give {', '.join('--' + f.replace('_', '-') for f in asked)} "
-             "on the command line")
-    lines = sys.stdin.read().splitlines()
-    for field in (field for field in needed if field in _SECRET_FIELDS and given[field] is None):
-        value = lines.pop(0).strip() if lines else ""
-        if not value and field not in _OPTIONAL_FIELDS:
-            fail(f"--secret-stdin: no line for the {field.replace('_', ' ')} on stdin")
-        given[field] = value or None
 
 
 @app.command("disconnect")
