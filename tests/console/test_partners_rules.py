@@ -36,7 +36,7 @@ def endpoint(name: str = "demo-vendor"):
 
 
 def cell_checkbox(page: str, partner_name: str) -> str:
-    return re.search(rf'<input type="checkbox" disabled aria-label="{partner_name} currently connected"\s*(checked)?',
+    return re.search(rf'<input type="checkbox" class="tick" disabled aria-label="{partner_name} currently connected"\s*(checked)?',
                      page).group(0)
 
 
