@@ -112,15 +112,16 @@ def connect(request: Request, db: Db, customer: str, partner: str, region: str =
     application = get_partner(endpoint.partner)
     typed = {"api_key": api_key, "username": username, "password": password, "access_key_id": access_key_id,
              "secret_access_key": secret_access_key, "session_token": session_token}
-    secrets = {name: typed[name] for name in CREDENTIAL_FIELDS[application.auth_type]}
+    credentials = {name: typed[name] for name in CREDENTIAL_FIELDS[application.auth_type]}
     tenant = tenant.strip() or None
     try:
-        _check(application, region, tenant, secrets)
+        _check(application, region, tenant, credentials)
     except HubError as exc:
         errors, problem = form_errors(exc)
+        kept = {name: value for name, value in credentials.items() if name not in SECRETS}  # never a secret
         return _configuration(request, db, customer, partner, 422, errors=errors, problem=problem,
-                              region=region, tenant=tenant or "")
-    given = {name: value for name, value in secrets.items() if value.strip()}
+                              region=region, tenant=tenant or "", values=kept)
+    given = {name: value for name, value in credentials.items() if value.strip()}
     with _lock:
         running = _connects.get((customer, partner))
         if not (running and not running.finished):
@@ -131,26 +132,26 @@ def connect(request: Request, db: Db, customer: str, partner: str, region: str =
     return redirect(_base(customer, partner))
 
 
-def _check(application, region: str, tenant: str | None, secrets: dict[str, str]) -> None:
+def _check(application, region: str, tenant: str | None, credentials: dict[str, str]) -> None:
     """What the operator typed, checked as the connect service checks it, before anything starts."""
     problems = {}
     try:
         application.base_url(region, tenant)
     except HubError as exc:
         problems["tenant" if region in application.regions else "region"] = str(exc)
-    for name, value in secrets.items():
+    for name, value in credentials.items():
         if name not in OPTIONAL_FIELDS and not value.strip():
             problems[name] = f"{name} is missing"
     if problems:
         raise Invalid("; ".join(problems.values()), fields=problems)
 
 
-def _connect(job: Connecting, customer: str, partner: str, region: str, secrets: dict[str, str],
+def _connect(job: Connecting, customer: str, partner: str, region: str, credentials: dict[str, str],
              tenant: str | None) -> None:
     from ihub.operations import connect_partner  # Prefect loads here, in the background, not with the page
 
     try:
-        connect_partner(customer, partner, region, secrets, tenant=tenant)
+        connect_partner(customer, partner, region, credentials, tenant=tenant)
     except HubError as exc:
         job.problem = redact(str(exc))
     except Exception as exc:  # noqa: BLE001 - said on the page; the thread has no one else to tell
@@ -161,7 +162,7 @@ def _connect(job: Connecting, customer: str, partner: str, region: str, secrets:
 
 def _configuration(request: Request, db: Db, customer: str, partner: str, status_code: int = 200,
                    errors: dict[str, str] | None = None, problem: str | None = None, region: str | None = None,
-                   tenant: str = ""):
+                   tenant: str = "", values: dict[str, str] | None = None):
     found = get_customer(db, customer)
     endpoint = partner_endpoint(db, customer, partner)
     application = get_partner(endpoint.partner)
@@ -170,8 +171,8 @@ def _configuration(request: Request, db: Db, customer: str, partner: str, status
         if running and running.finished:  # its outcome is said once; the endpoint's status stays
             del _connects[(customer, partner)]
             problem = problem or running.problem
-    fields = [(name, LABELS[name], "password" if name in SECRETS else "text", name not in OPTIONAL_FIELDS)
-              for name in CREDENTIAL_FIELDS[application.auth_type]]
+    fields = [(name, LABELS[name], "password" if name in SECRETS else "text", name not in OPTIONAL_FIELDS,
+               (values or {}).get(name, "")) for name in CREDENTIAL_FIELDS[application.auth_type]]
     return render(request, "partner_connect.html", status_code, customer=found, tab="partners", endpoint=endpoint,
                   application=application, connecting=None if running is None or running.finished else running,
                   refresh=REFRESH_SECONDS, errors=errors or {}, problem=problem, fields=fields,

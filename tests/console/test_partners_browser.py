@@ -165,6 +165,7 @@ def test_seed_001_at_phone_width(browser, partner_console, screenshot):
         page.get_by_label("Access Key ID").fill("AKIAEXAMPLE")
         page.get_by_role("button", name="CONNECT").click()
         expect(page.locator("#problem-secret_access_key")).to_have_text("secret_access_key is missing")
+        expect(page.get_by_label("Access Key ID")).to_have_value("AKIAEXAMPLE")  # kept: not a secret
         screenshot(page, "seed001-phone-03-configuration")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"the page is {width} px wide on a 390 px screen"
