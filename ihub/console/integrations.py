@@ -15,7 +15,6 @@ from ihub.api.deps import Db
 from ihub.console.pages import console_router, render
 from models.config import Integration, IntegrationEndpoint
 from models.customers import get_customer
-from models.endpoints import list_endpoints
 from models.integrations import find_integration
 
 router = console_router()
@@ -34,14 +33,6 @@ def customer_integrations(db: Session, customer: str) -> list[Row]:
     rows = db.exec(select(Integration, IntegrationEndpoint.name).join(IntegrationEndpoint)
                    .where(Integration.customer_id == found.id).order_by(Integration.name))
     return [Row(integration, endpoint) for integration, endpoint in rows]
-
-
-@router.get("/customers/{customer}/partners")
-def partners_page(request: Request, db: Db, customer: str):
-    """The Integrations tab: the partner applications added to the customer."""
-    found = get_customer(db, customer)
-    partners = [e for e in list_endpoints(db, customer) if e.partner]
-    return render(request, "partners.html", customer=found, tab="partners", partners=partners)
 
 
 @router.get("/customers/{customer}/integrations")
