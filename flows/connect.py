@@ -8,6 +8,9 @@ the operator has yet to do (no credentials saved) raises.
 from __future__ import annotations
 
 from prefect import flow, get_run_logger
+from prefect.states import State
+
+from flows.outcome import reported
 
 from models.config import EndpointStatus, IntegrationEndpoint, utcnow
 from models.endpoints import get_endpoint
@@ -21,11 +24,19 @@ from tasks.connect import check_connection
 
 
 @flow(name="connect-endpoint", flow_run_name="{endpoint}")
-def connect_endpoint(endpoint: str) -> EndpointStatus:
-    """Test the connection of `endpoint` (customer/endpoint-name) and set its status."""
+@reported
+def connect_endpoint(endpoint: str) -> EndpointStatus | State:
+    """Test a partner endpoint's saved credentials and set its status: Enabled and connected, or
+    Failed with the partner's reason.
+
+    Args:
+        endpoint: The partner endpoint, as customer/endpoint (e.g. acme/okta).
+    """
     customer, _, name = endpoint.rpartition("/")
     with session() as db:
         found = get_endpoint(db, customer, name)
+    get_run_logger().info("testing the credentials of %s (%s, %s)", endpoint, found.partner or "not a partner",
+                          found.base_url or "no region yet")
     if found.partner is None:
         raise NotFound(f"'{endpoint}' is not a partner application, so it has no connection to test")
     if not (found.credentials_block and found.base_url):
@@ -43,5 +54,6 @@ def connect_endpoint(endpoint: str) -> EndpointStatus:
         row.connected_at = utcnow() if row.connected else None
         db.add(row)
         db.commit()
-    get_run_logger().info("%s is %s: %s", endpoint, status.value, message)
+    log = get_run_logger()
+    (log.info if status == EndpointStatus.enabled else log.warning)("%s is %s: %s", endpoint, status.value, message)
     return status
