@@ -221,14 +221,14 @@ def test_ihub_deploy_and_prefect_yaml_put_the_same_runs_on_a_work_pool_that_a_wo
                                capture_output=True, text=True, timeout=120)
     assert from_yaml.returncode == 0, from_yaml.stdout + from_yaml.stderr
     assert _deployment(DEPLOYMENT).work_pool_name == "ihub"
-    assert _deployment("run-action-request/ihub").work_pool_name == "ihub"
+    assert _deployment("run-action-request/perform-queued-request").work_pool_name == "ihub"
 
     worker = stack["stack"].enter_context(background(
         [str(BIN / "prefect"), "worker", "start", "--pool", "ihub"], {**env, "PREFECT_WORKER_QUERY_SECONDS": "1"},
         home / "worker.log"))
     with get_client(sync_client=True) as client:
         scheduled_one = client.create_flow_run_from_deployment(_deployment(DEPLOYMENT).id)
-        by_name = client.create_flow_run_from_deployment(_deployment("sync-integration/ihub").id,
+        by_name = client.create_flow_run_from_deployment(_deployment("sync-integration/sync-now").id,
                                                          parameters={"integration": REF})
     for run in (scheduled_one, by_name):
         finished = wait_for(lambda: _finished(run.id), 120, f"the worker to run {run.name} (see {home}/worker.log)",

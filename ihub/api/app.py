@@ -5,6 +5,8 @@ operation through errors.answers): the hub's own errors, HTTPExceptions and vali
 
 from __future__ import annotations
 
+import signal
+
 from fastapi import Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -68,4 +70,11 @@ def serve(host: str, port: int) -> None:
     where = f"in {path} (or set IHUB_ADMIN_TOKEN)" if path else "IHUB_ADMIN_TOKEN"
     print(f"Integration Hub API on http://{host}:{port}{PREFIX} (docs: http://{host}:{port}/docs); "
           f"admin token: {where}", flush=True)
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again: with the default handler the
+    # process would die there, before `atexit` stops the embedded Prefect server a run or block read started.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     uvicorn.run(create_app(token), host=host, port=port, log_level="warning")
+
+
+def _exit_on_sigterm(signum: int, frame) -> None:
+    raise SystemExit(128 + signum)
