@@ -98,6 +98,15 @@ def _finished(flow_run_id):
     return run if run.state and run.state.is_final() else None
 
 
+def _run_log(flow_run_id) -> list[tuple[int, str]]:
+    """The flow run's log lines as the Prefect UI shows them: (level, message), oldest first."""
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+    return [(log.level, log.message) for log in sorted(logs, key=lambda log: log.timestamp)]
+
+
 def _logs_of(flow_run_id):
     from models.engine import session
     from models.logs import ActionLog
@@ -128,6 +137,11 @@ def test_a_ui_run_a_failed_run_and_its_retry_are_one_log_each_and_the_history_sh
     assert run.state.is_failed()
     (log,) = _logs_of(bad.id)
     assert log.status.value == "Failed" and "credentials rejected" in log.message
+    assert run.state.message == log.message  # the reason beside "Failed" in the UI, not a traceback
+    lines = wait_for(lambda: (found := _run_log(bad.id)) and "Finished in state" in found[-1][1] and found, 30,
+                     "the failed run's log to reach the server")
+    assert [message for level, message in lines if level >= 40] == [log.message]
+    assert not [message for _, message in lines if "Traceback" in message]
 
     vendor.token = token  # the operator fixes the cause, then presses Retry
     with get_client(sync_client=True) as client:
@@ -137,13 +151,16 @@ def test_a_ui_run_a_failed_run_and_its_retry_are_one_log_each_and_the_history_sh
     (log,) = _logs_of(bad.id)  # the same flow run: its one log moved on, nothing duplicated
     assert (log.status.value, log.trigger.value, log.attempt) == ("Completed", "retry", 2)
     assert log.inserted == 0 and log.unchanged == 120
+    (first,) = log.past_attempts  # ...and it remembers the attempt that failed, and how it was started
+    assert (first["number"], first["status"], first["trigger"]) == (1, "Failed", "UI")
+    assert "credentials rejected" in first["message"]
 
     from ihub.cli import app
 
-    result = CliRunner().invoke(app, ["history", REF], env={"COLUMNS": "250"})
+    result = CliRunner().invoke(app, ["history", REF], env={"COLUMNS": "400"})
     assert result.exit_code == 0, result.output
     assert str(good.id)[:8] in result.output and str(bad.id)[:8] in result.output
-    assert "retry" in result.output and "UI" in result.output
+    assert "retry (first: UI)" in result.output and "attempt 1 Failed: credentials rejected" in result.output
 
 
 def test_deployments_follow_the_database_without_a_restart(stack):
@@ -211,7 +228,13 @@ def test_ihub_deploy_and_prefect_yaml_put_the_same_runs_on_a_work_pool_that_a_wo
 
     from tests.live_prefect import stop
 
-    stop(stack["serve"])
+    stop(stack["serve"])  # SIGTERM, as a service manager stops it
+    told = (stack["home"] / "serve.log").read_text()
+    assert "never awaited" not in told and "Traceback" not in told, told
+    assert "Stopped: the deployments' schedules are paused until `ihub serve` starts again." in told
+    assert _deployment(DEPLOYMENT).paused
+    assert f"▶ {REF}: started" in told and f"✓ {REF}: Completed in " in told  # a line per run and its outcome
+    assert f"✗ {REF}: Failed" in told and "credentials rejected" in told
     root, env, home = Path(__file__).parent.parent, stack["env"], stack["home"]
     deployed = subprocess.run([str(BIN / "ihub"), "deploy", "--pool", "ihub"], env=env, cwd=root,
                               capture_output=True, text=True, timeout=120)
