@@ -27,7 +27,10 @@ async def serve(poll_seconds: float, report: Callable[[Changes], None], limit: i
     does), re-read the database every `poll_seconds` and `tell` a line for each run started here
     and how it ended. SIGTERM and Ctrl+C stop the runner the way it stops itself: the runs' slots
     are given back and every deployment's schedule is paused, until `serve` starts again."""
-    runner = Runner(name="ihub-serve", limit=limit)
+    # The runner's own pausing on shutdown stops at the first deployment deleted meanwhile (an integration
+    # removed): the schedules are paused here instead, from what the reconciler applied.
+    runner = Runner(name="ihub-serve", limit=limit, pause_on_shutdown=False)
+    reconciler = Reconciler(apply=runner.aadd_deployment)
     runner_done = anyio.Event()
 
     async def run_runner() -> None:
@@ -40,24 +43,39 @@ async def serve(poll_seconds: float, report: Callable[[Changes], None], limit: i
         group.start_soon(run_runner)
         # Started after the runner, whose start() sets a SIGTERM handler of its own: it calls the async
         # `stop()` from inside the event loop (a coroutine never awaited) and exits before pausing.
-        group.start_soon(_stop_on_signal, runner, runner_done, group.cancel_scope)
+        group.start_soon(_stop_on_signal, runner, runner_done, reconciler, group.cancel_scope)
         group.start_soon(_tell_runs, tell, datetime.now(timezone.utc))
-        await Reconciler(apply=runner.aadd_deployment).follow(poll_seconds, report)
+        await reconciler.follow(poll_seconds, report)
 
 
-async def _stop_on_signal(runner: Runner, runner_done: anyio.Event, everything: anyio.CancelScope) -> None:
+async def _stop_on_signal(runner: Runner, runner_done: anyio.Event, reconciler: Reconciler,
+                          everything: anyio.CancelScope) -> None:
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async for _ in signals:
             if runner.started:
-                await runner.astop()  # ends runner.start(), which pauses the schedules on its way out
+                await runner.astop()  # no new runs; the ones in flight are cancelled and their slots given back
                 await runner_done.wait()
+            await pause_deployments(list(reconciler.applied))
             everything.cancel()
             return
 
 
+async def pause_deployments(full_names: list[str]) -> None:
+    """Pause these deployments (their schedules), skipping any deleted meanwhile."""
+    from prefect.exceptions import ObjectNotFound
+
+    async with get_client() as client:
+        for full_name in full_names:
+            try:
+                await client.pause_deployment((await client.read_deployment_by_name(full_name)).id)
+            except ObjectNotFound:
+                continue
+
+
 async def _tell_runs(tell: Callable[[str], None], since: datetime) -> None:
-    """One line when a run of a served deployment starts, one when it ends."""
-    told: dict[UUID, bool] = {}  # flow run id -> its end was told
+    """One line when an attempt of a served deployment's run starts, one when it ends."""
+    told: dict[UUID, tuple[int, bool]] = {}  # flow run id -> (the attempt told, whether its end was told)
+    names: dict[UUID, str] = {}  # deployment id -> flow/deployment
     async with get_client() as client:
         while True:
             try:
@@ -65,21 +83,29 @@ async def _tell_runs(tell: Callable[[str], None], since: datetime) -> None:
                     deployment_filter=DeploymentFilter(tags=DeploymentFilterTags(all_=[HUB_TAG])),
                     flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=since)),
                     sort=FlowRunSort.START_TIME_DESC, limit=200)
+                for run in reversed(runs):
+                    if run.work_pool_name or run.state is None or not (run.state.is_running() or run.state.is_final()):
+                        continue  # a worker's run, or one not (yet, or again) under way
+                    attempt, ended = told.get(run.id, (0, False))
+                    if run.run_count > attempt:
+                        if run.deployment_id not in names:
+                            names[run.deployment_id] = await _deployment_name(client, run.deployment_id)
+                        tell(f"▶ {names[run.deployment_id]}: started flow run {run.name} ({run.id}), "
+                             f"attempt {run.run_count}")
+                        attempt, ended = run.run_count, False
+                    if run.state.is_final() and not ended:
+                        tell(outcome_line(run))
+                        ended = True
+                    told[run.id] = (attempt, ended)
             except Exception:  # the server is busy or restarting: the next poll catches up
-                runs = []
-            for run in reversed(runs):
-                if run.work_pool_name or run.state is None:
-                    continue  # a worker's run
-                if run.state.is_scheduled():  # awaiting a retry: its next attempt is told anew
-                    told.pop(run.id, None)
-                    continue
-                if run.id not in told:
-                    tell(f"▶ {run.name}: started (flow run {str(run.id)[:8]}, attempt {run.run_count or 1})")
-                    told[run.id] = False
-                if run.state.is_final() and not told[run.id]:
-                    tell(outcome_line(run))
-                    told[run.id] = True
+                pass
             await anyio.sleep(RUNS_POLL_SECONDS)
+
+
+async def _deployment_name(client, deployment_id: UUID) -> str:
+    deployment = await client.read_deployment(deployment_id)
+    flow = await client.read_flow(deployment.flow_id)
+    return f"{flow.name}/{deployment.name}"
 
 
 def outcome_line(run: FlowRun) -> str:

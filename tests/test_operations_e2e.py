@@ -138,10 +138,10 @@ def test_a_ui_run_a_failed_run_and_its_retry_are_one_log_each_and_the_history_sh
     (log,) = _logs_of(bad.id)
     assert log.status.value == "Failed" and "credentials rejected" in log.message
     assert run.state.message == log.message  # the reason beside "Failed" in the UI, not a traceback
-    lines = wait_for(lambda: (found := _run_log(bad.id)) and "Finished in state" in found[-1][1] and found, 30,
-                     "the failed run's log to reach the server")
-    assert [message for level, message in lines if level >= 40] == [log.message]
-    assert not [message for _, message in lines if "Traceback" in message]
+    lines = wait_for(lambda: (found := _run_log(bad.id)) and any("Finished in state" in m for _, m in found) and found,
+                     30, "the failed run's log to reach the server")
+    assert [message for level, message in lines if level >= 40] == [log.message], lines
+    assert not [message for _, message in lines if "Traceback" in message], lines
 
     vendor.token = token  # the operator fixes the cause, then presses Retry
     with get_client(sync_client=True) as client:
@@ -233,7 +233,8 @@ def test_ihub_deploy_and_prefect_yaml_put_the_same_runs_on_a_work_pool_that_a_wo
     assert "never awaited" not in told and "Traceback" not in told, told
     assert "Stopped: the deployments' schedules are paused until `ihub serve` starts again." in told
     assert _deployment(DEPLOYMENT).paused
-    assert f"▶ {REF}: started" in told and f"✓ {REF}: Completed in " in told  # a line per run and its outcome
+    assert f"▶ {DEPLOYMENT}: started flow run " in told and f"✓ {REF}: Completed in " in told  # each run, its end
+    assert f"▶ {DEPLOYMENT}: started flow run {REF} (" in told and ", attempt 2" in told  # the retry, renamed by then
     assert f"✗ {REF}: Failed" in told and "credentials rejected" in told
     root, env, home = Path(__file__).parent.parent, stack["env"], stack["home"]
     deployed = subprocess.run([str(BIN / "ihub"), "deploy", "--pool", "ihub"], env=env, cwd=root,

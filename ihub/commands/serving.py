@@ -48,7 +48,7 @@ def serve(
 
 
 def _tell(line: str) -> None:
-    console.print(line, highlight=False, markup=False)
+    console.print(line, highlight=False, markup=False, soft_wrap=True)  # one line each, in a log file too
 
 
 def deploy(
