@@ -40,18 +40,21 @@ async def serve(poll_seconds: float, report: Callable[[Changes], None], limit: i
             runner_done.set()
 
     async with anyio.create_task_group() as group:
+        following = anyio.CancelScope()
         group.start_soon(run_runner)
         # Started after the runner, whose start() sets a SIGTERM handler of its own: it calls the async
         # `stop()` from inside the event loop (a coroutine never awaited) and exits before pausing.
-        group.start_soon(_stop_on_signal, runner, runner_done, reconciler, group.cancel_scope)
+        group.start_soon(_stop_on_signal, runner, runner_done, reconciler, following, group.cancel_scope)
         group.start_soon(_tell_runs, tell, datetime.now(timezone.utc))
-        await reconciler.follow(poll_seconds, report)
+        with following:
+            await reconciler.follow(poll_seconds, report)
 
 
 async def _stop_on_signal(runner: Runner, runner_done: anyio.Event, reconciler: Reconciler,
-                          everything: anyio.CancelScope) -> None:
+                          following: anyio.CancelScope, everything: anyio.CancelScope) -> None:
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async for _ in signals:
+            following.cancel()  # no deployment applied (and so resumed) after this
             if runner.started:
                 await runner.astop()  # no new runs; the ones in flight are cancelled and their slots given back
                 await runner_done.wait()
@@ -73,33 +76,46 @@ async def pause_deployments(full_names: list[str]) -> None:
 
 
 async def _tell_runs(tell: Callable[[str], None], since: datetime) -> None:
-    """One line when an attempt of a served deployment's run starts, one when it ends."""
-    told: dict[UUID, tuple[int, bool]] = {}  # flow run id -> (the attempt told, whether its end was told)
-    names: dict[UUID, str] = {}  # deployment id -> flow/deployment
+    teller = RunTeller(tell, since)
     async with get_client() as client:
         while True:
             try:
-                runs = await client.read_flow_runs(
-                    deployment_filter=DeploymentFilter(tags=DeploymentFilterTags(all_=[HUB_TAG])),
-                    flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=since)),
-                    sort=FlowRunSort.START_TIME_DESC, limit=200)
-                for run in reversed(runs):
-                    if run.work_pool_name or run.state is None or not (run.state.is_running() or run.state.is_final()):
-                        continue  # a worker's run, or one not (yet, or again) under way
-                    attempt, ended = told.get(run.id, (0, False))
-                    if run.run_count > attempt:
-                        if run.deployment_id not in names:
-                            names[run.deployment_id] = await _deployment_name(client, run.deployment_id)
-                        tell(f"▶ {names[run.deployment_id]}: started flow run {run.name} ({run.id}), "
-                             f"attempt {run.run_count}")
-                        attempt, ended = run.run_count, False
-                    if run.state.is_final() and not ended:
-                        tell(outcome_line(run))
-                        ended = True
-                    told[run.id] = (attempt, ended)
+                await teller.poll(client)
             except Exception:  # the server is busy or restarting: the next poll catches up
                 pass
             await anyio.sleep(RUNS_POLL_SECONDS)
+
+
+class RunTeller:
+    """One line when an attempt of a served deployment's run starts, one when it ends: the runs of
+    the hub's deployments (tag `ihub`) that no work pool runs, started since `since`."""
+
+    def __init__(self, tell: Callable[[str], None], since: datetime):
+        self.tell, self.since = tell, since
+        self.told: dict[UUID, tuple[int, bool]] = {}
+        """flow run id -> (the attempt told, whether its end was told)"""
+        self.names: dict[UUID, str] = {}
+        """deployment id -> flow/deployment"""
+
+    async def poll(self, client) -> None:
+        runs = await client.read_flow_runs(
+            deployment_filter=DeploymentFilter(tags=DeploymentFilterTags(all_=[HUB_TAG])),
+            flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=self.since)),
+            sort=FlowRunSort.START_TIME_DESC, limit=200)
+        for run in reversed(runs):
+            if run.work_pool_name or run.state is None or not (run.state.is_running() or run.state.is_final()):
+                continue  # a worker's run, or one not (yet, or again) under way
+            attempt, ended = self.told.get(run.id, (0, False))
+            if run.run_count > attempt:
+                if run.deployment_id not in self.names:
+                    self.names[run.deployment_id] = await _deployment_name(client, run.deployment_id)
+                self.tell(f"▶ {self.names[run.deployment_id]}: started flow run {run.name} ({run.id}), "
+                          f"attempt {run.run_count}")
+                attempt, ended = run.run_count, False
+            if run.state.is_final() and not ended:
+                self.tell(outcome_line(run))
+                ended = True
+            self.told[run.id] = (attempt, ended)
 
 
 async def _deployment_name(client, deployment_id: UUID) -> str:

@@ -1,14 +1,18 @@
 """The on-demand deployments as the Prefect UI shows them: named for what they do, and a Quick run /
-Custom run dialog that offers only what a person should set, each with a title and a description."""
+Custom run dialog that offers only what a person should set, each with a title and a description;
+and the line `ihub serve` prints for each run of them."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import anyio
 import pytest
 import yaml
 from prefect.client.orchestration import get_client
+from prefect.states import AwaitingRetry, Completed, Failed, Pending, Running
 from prefect.utilities.callables import parameter_schema_from_entrypoint
 
 from deployments.build import ON_DEMAND, on_demand_deployments
@@ -50,3 +54,51 @@ def test_prefect_yaml_names_the_deployments_as_serve_does_and_their_entrypoints_
         (full_name,) = [full for full in ASKED if full.endswith(f"/{name}")]
         schema = parameter_schema_from_entrypoint(str(ROOT / entrypoint))  # as `prefect deploy` reads it
         assert set(schema.properties) == ASKED[full_name], entrypoint
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_serve_tells_a_line_when_each_attempt_of_a_served_run_starts_and_one_when_it_ends():
+    from prefect.client.orchestration import get_client as get_async_client
+
+    from deployments.serve import RunTeller, ensure_process_pool
+
+    flow_name, pool = f"teller-{uuid.uuid4().hex[:8]}", f"pool-{uuid.uuid4().hex[:8]}"
+    lines: list[str] = []
+    teller = RunTeller(lines.append, datetime.now(timezone.utc))
+
+    async def poll_once():
+        async with get_async_client() as client:
+            await teller.poll(client)
+
+    def poll() -> list[str]:
+        anyio.run(poll_once)
+        told = lines[:]
+        lines.clear()
+        return told
+
+    anyio.run(ensure_process_pool, pool)
+    with get_client(sync_client=True) as client:
+        flow_id = client.create_flow_from_name(flow_name)
+        served_here = client.create_deployment(flow_id, "acme:assets", tags=["ihub"])
+        on_a_pool = client.create_deployment(flow_id, "elsewhere", tags=["ihub"], work_pool_name=pool)
+        run = client.create_flow_run_from_deployment(served_here, state=Pending())
+        other = client.create_flow_run_from_deployment(on_a_pool, state=Pending())
+        client.set_flow_run_state(other.id, Running(), force=True)
+        assert poll() == []  # nothing under way here yet; a worker's run is not this process's
+
+        client.set_flow_run_state(run.id, Running(), force=True)
+        (started,) = poll()
+        assert started.startswith(f"▶ {flow_name}/acme:assets: started flow run ")
+        assert started.endswith(f"({run.id}), attempt 1")
+        assert poll() == []  # told once
+
+        client.set_flow_run_state(run.id, Failed(message="credentials rejected by the vendor"), force=True)
+        (ended,) = poll()
+        assert ended.startswith("✗ ") and ": Failed" in ended and ended.endswith(": credentials rejected by the vendor")
+
+        client.set_flow_run_state(run.id, AwaitingRetry(), force=True)  # the UI's Retry
+        assert poll() == []
+        client.set_flow_run_state(run.id, Running(), force=True)
+        client.set_flow_run_state(run.id, Completed(), force=True)
+        started, ended = poll()
+        assert started.endswith(f"({run.id}), attempt 2") and ended.startswith("✓ ") and ": Completed" in ended
