@@ -40,12 +40,13 @@ def alive(pid: int) -> bool:
 def test_sigterm_stops_the_api_and_the_embedded_prefect_server_it_started(tmp_path):
     env = {name: value for name, value in os.environ.items() if not name.startswith("PREFECT_")}
     env.update(IHUB_HOME=str(tmp_path / "hub"), IHUB_DATABASE_URL=f"sqlite:///{tmp_path / 'ihub.db'}")
+    errors = open(tmp_path / "stderr", "w")  # "starting the local Prefect server ...", uvicorn's lines
     api = subprocess.Popen([sys.executable, "-c", API_WITH_EMBEDDED_PREFECT, str(free_port())], env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                           stdout=subprocess.PIPE, stderr=errors, text=True, start_new_session=True)
     prefect_pid = None
     try:
-        line = api.stdout.readline()
-        assert line.startswith("prefect "), line + api.stdout.read()
+        line = api.stdout.readline()  # the script's own prints only: "" if it died
+        assert line.startswith("prefect "), (tmp_path / "stderr").read_text()
         prefect_pid = int(line.split()[1])
         assert "Integration Hub API on" in api.stdout.readline()
         api.send_signal(signal.SIGTERM)
@@ -55,3 +56,5 @@ def test_sigterm_stops_the_api_and_the_embedded_prefect_server_it_started(tmp_pa
         for pid in (api.pid, prefect_pid):
             if pid and alive(pid):
                 os.kill(pid, signal.SIGKILL)
+        api.wait()
+        errors.close()
