@@ -159,8 +159,10 @@ def test_a_ui_run_a_failed_run_and_its_retry_are_one_log_each_and_the_history_sh
     assert "credentials rejected" in first["message"]
 
     from ihub.cli import app
+    from ihub.commands.common import console
 
-    result = CliRunner().invoke(app, ["history", REF], env={"COLUMNS": "400"})
+    console.width = 400  # the CLI's console is made once, wide enough for the attempts' messages
+    result = CliRunner().invoke(app, ["history", REF])
     assert result.exit_code == 0, result.output
     assert str(good.id)[:8] in result.output and str(bad.id)[:8] in result.output
     assert "retry (first: UI)" in result.output and "attempt 1 Failed: credentials rejected" in result.output

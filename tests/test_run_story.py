@@ -105,7 +105,7 @@ def test_a_bug_keeps_its_traceback(demo, monkeypatch):
     assert any("Traceback" in message and "ZeroDivisionError: a bug" in message for message in errors)
 
 
-def test_a_run_retried_by_prefect_keeps_each_attempt_and_says_so_everywhere(demo):
+def test_a_run_retried_by_prefect_keeps_each_attempt_and_says_so_everywhere(demo, monkeypatch):
     url, data = demo
     integration = make_integration(url, http=FAST_HTTP)
     with session() as db:
@@ -135,14 +135,16 @@ def test_a_run_retried_by_prefect_keeps_each_attempt_and_says_so_everywhere(demo
     assert log.attempts_line().startswith(history)
 
     from ihub.cli import app
+    from ihub.commands.common import console
 
-    shown = CliRunner().invoke(app, ["log", str(log.id)], env={"COLUMNS": "250"})
+    monkeypatch.setattr(console, "width", 400)  # the CLI's console is made once, wide enough for a message
+    shown = CliRunner().invoke(app, ["log", str(log.id)])
     assert shown.exit_code == 0, shown.output
     assert "retry (first: manual)" in shown.output
     assert re.search(r"attempt 1 Failed: Demo Asset Vendor answered HTTP 503 .*\n.*attempt 2 Completed: fetched 350",
                      shown.output)
 
-    listed = CliRunner().invoke(app, ["history", "acme/assets"], env={"COLUMNS": "400"})
+    listed = CliRunner().invoke(app, ["history", "acme/assets"])
     assert listed.exit_code == 0, listed.output
     assert "attempt 1 Failed: Demo Asset Vendor answered HTTP 503" in listed.output
     assert "attempt 2 Completed: fetched 350" in listed.output and "retry (first: manual)" in listed.output
