@@ -21,8 +21,14 @@ from models.names import SYNC_FLOW, deployment_name
 from models.schedules import describe, schedule_of
 
 HUB_TAG = "ihub"
-ON_DEMAND = "ihub"
-"""The deployment name of each on-demand flow: `connect-endpoint/ihub`, …"""
+ON_DEMAND = {
+    SYNC_FLOW: "sync-now",
+    "connect-endpoint": "test-credentials",
+    "run-action-request": "perform-queued-request",
+    "export-record": "push-to-vendor",
+}
+"""The deployment of each on-demand flow, named for what it does: `sync-integration/sync-now`, …
+(prefect.yaml names them the same)."""
 
 
 @dataclass
@@ -91,21 +97,21 @@ def _sync_deployment(integration: Integration, customer: Customer, endpoint: Int
 
 def on_demand_deployments() -> list[Wanted]:
     return [
-        Wanted(SYNC_FLOW, ON_DEMAND, {
+        Wanted(SYNC_FLOW, ON_DEMAND[SYNC_FLOW], {
             "description": "Sync one integration now (parameter: customer/name), exactly as its schedule does.",
-            "tags": [HUB_TAG]}),
-        Wanted("connect-endpoint", ON_DEMAND, {
+            "tags": [HUB_TAG], "paused": False}),
+        Wanted("connect-endpoint", ON_DEMAND["connect-endpoint"], {
             "description": "Test a partner endpoint's saved credentials (parameter: customer/endpoint) and set "
                            "its status: Enabled and connected, or Failed with the partner's reason.",
-            "tags": [HUB_TAG]}),
-        Wanted("run-action-request", ON_DEMAND, {
+            "tags": [HUB_TAG], "paused": False}),
+        Wanted("run-action-request", ON_DEMAND["run-action-request"], {
             "description": "Perform a queued action request (parameter: its id), e.g. Import Assets or "
                            "Export Asset 42; its action log goes from Queued to Completed or Failed.",
-            "tags": [HUB_TAG]}),
-        Wanted("export-record", ON_DEMAND, {
+            "tags": [HUB_TAG], "paused": False}),
+        Wanted("export-record", ON_DEMAND["export-record"], {
             "description": "Push one hub record (parameters: customer/integration and the record's sync key) "
                            "to the vendor, with the mapping reversed.",
-            "tags": [HUB_TAG]}),
+            "tags": [HUB_TAG], "paused": False}),
     ]
 
 

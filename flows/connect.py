@@ -11,6 +11,9 @@ error: the flow returns Failed. What the operator has yet to do (no credentials 
 from __future__ import annotations
 
 from prefect import flow, get_run_logger
+from prefect.states import State
+
+from flows.outcome import reported
 
 from models.config import EndpointStatus
 from models.endpoints import get_endpoint, record_connection
@@ -25,18 +28,26 @@ from tasks.connect import check_connection
 
 
 @flow(name="connect-endpoint", flow_run_name="{endpoint}")
+@reported
 def connect_endpoint(endpoint: str, new_credentials: str | None = None, region: str | None = None,
-                     tenant: str | None = None) -> EndpointStatus:
-    """Test the connection of `endpoint` (customer/endpoint-name) and set its status.
+                     tenant: str | None = None) -> EndpointStatus | State:
+    """Test the connection of a partner endpoint and set its status: Enabled and connected, or
+    Failed with the partner's reason.
 
-    `new_credentials` names a credentials block to test (for `region`, and `tenant` where the
-    region's URL has one) in place of the saved ones; it replaces them only if accepted.
+    Args:
+        endpoint: The partner endpoint, as customer/endpoint (e.g. acme/okta).
+        new_credentials: A credentials block to test in place of the saved ones (set by `ihub partners
+            connect`); it replaces them only if the partner accepts it.
+        region: The region to test `new_credentials` in (default: the endpoint's own).
+        tenant: The tenant, where the region's URL has one.
     """
     from blocks.store import promote
 
     customer, _, name = endpoint.rpartition("/")
     with session() as db:
         found = get_endpoint(db, customer, name)
+    get_run_logger().info("testing the credentials of %s (%s, %s)", endpoint, found.partner or "not a partner",
+                          found.base_url or "no region yet")
     if found.partner is None:
         raise NotFound(f"'{endpoint}' is not a partner application, so it has no connection to test")
     partner = get_partner(found.partner)
@@ -59,5 +70,6 @@ def connect_endpoint(endpoint: str, new_credentials: str | None = None, region: 
             promote(partner.auth_type, new_credentials, saved_as)
     with session() as db:
         row = record_connection(db, found.id, accepted, message, new)
-    get_run_logger().info("%s is %s: %s", endpoint, row.status.value, row.status_message)
+    log = get_run_logger()
+    (log.info if accepted else log.warning)("%s is %s: %s", endpoint, row.status.value, row.status_message)
     return EndpointStatus.enabled if accepted else EndpointStatus.failed

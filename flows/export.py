@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow
+from prefect import flow, get_run_logger, runtime
+from prefect.states import State
 from sqlmodel import Session
 
-from flows.orchestration import resolve_trigger
-from flows.sync import failure_message, flow_run_id
+from flows.orchestration import queued_log_id, resolve_trigger
+from flows.outcome import failure_message, reported
+from flows.sync import flow_run_id
 from models.config import ActionKind
 from models.engine import session
 from models.errors import HubError, NotFound
 from models.integrations import action_name, find_integration, runnable_spec
-from models.logs import ActionStatus, RunLog, Trigger
+from models.logs import ActionStatus, RunLog
 from models.redact import redact
 from models.spec import ConnectorSpec
 from models.targets import EXTERNAL_ID, TABLES
@@ -27,23 +29,30 @@ from tasks.export import export_path, not_sent, push_record, vendor_body
 
 
 @flow(name="export-record", flow_run_name="{integration}:{record_ref}")
-def export_record(integration: str, record_ref: str, trigger: Trigger | None = None,
-                  log_id: int | None = None) -> str:
-    """Push the hub record `record_ref` (its sync key) of `integration` (customer/name) to the vendor.
+@reported
+def export_record(integration: str, record_ref: str) -> str | State:
+    """Push one hub record to the integration's vendor, with the mapping reversed.
 
-    Returns the action log's message. `log_id` is the Queued log of an action request.
+    Returns the action log's message. An action request's run takes over its Queued log (`started_as`).
+
+    Args:
+        integration: The integration whose spec has an export section, as customer/name (e.g. acme/people).
+        record_ref: The hub record's sync key (its primary key in the mapping), e.g. 42.
     """
-    trigger = resolve_trigger(trigger)
+    trigger, log_id, attempt = resolve_trigger(), queued_log_id(), runtime.flow_run.run_count or 1
     with session() as db:
         found = find_integration(db, integration)
         try:
             spec = runnable_spec(db, found)
         except HubError as exc:  # not runnable: say why in the log, at once
             action = action_name(db, found, ActionKind.export)  # from what is known: the spec cannot be used
-            RunLog(found.id, action, trigger, flow_run_id(), log_id, record_ref).finish(ActionStatus.failed, str(exc))
+            RunLog(found.id, action, trigger, flow_run_id(), log_id, record_ref, attempt).finish(
+                ActionStatus.failed, str(exc))
             raise
         record = _hub_record(db, spec, found.id, record_ref)
-    run_log = RunLog(found.id, spec.export_action or "Export", trigger, flow_run_id(), log_id, record_ref)
+    run_log = RunLog(found.id, spec.export_action or "Export", trigger, flow_run_id(), log_id, record_ref, attempt)
+    get_run_logger().info("%s %s of %s to %s; action log #%s (%s)", run_log.log.action, record_ref, integration,
+                          spec.vendor, run_log.log.id, run_log.log.trigger.value)
     try:
         if spec.export is None:
             raise HubError(f"{integration} has no export action: its connector spec has no export section")
@@ -59,6 +68,7 @@ def export_record(integration: str, record_ref: str, trigger: Trigger | None = N
     if skipped := not_sent(spec):
         message += "; not sent back: " + ", ".join(f"{name} ({why})" for name, why in skipped.items())
     run_log.finish(ActionStatus.completed, message)
+    get_run_logger().info("completed: %s", message)
     return message
 
 

@@ -8,6 +8,7 @@ import logging
 import os
 import time
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Iterator
 from uuid import UUID
 
@@ -31,18 +32,42 @@ LEASE_SECONDS = 300
 """A run that dies holding the lease frees it after this long unless it is reaped first (flows/reap.py)."""
 
 
-def resolve_trigger(asked: Trigger | str | None) -> Trigger:
-    """How this run was started: a retry of the same flow run, what the caller said, or, for a
-    deployment run nobody labelled, the schedule or the UI/API."""
+_STARTED_AS: ContextVar[tuple[Trigger, int | None] | None] = ContextVar("ihub_started_as", default=None)
+
+
+@contextmanager
+def started_as(trigger: Trigger | str, log_id: int | None = None) -> Iterator[None]:
+    """Flows called inside run as started by `trigger` (`ihub run --trigger`, an action request), and
+    the one that writes an action log takes over the Queued log `log_id` an action request wrote.
+
+    What the caller knows about a run, kept out of the flows' parameters: the Prefect UI offers a
+    flow's parameters in its run dialog, and these are not for a person to set.
+    """
+    token = _STARTED_AS.set((Trigger(trigger), log_id))
+    try:
+        yield
+    finally:
+        _STARTED_AS.reset(token)
+
+
+def resolve_trigger() -> Trigger:
+    """How this run was started: a retry of the same flow run, what the caller said (`started_as`),
+    or, for a deployment run nobody labelled, the schedule or the UI/API."""
     context = FlowRunContext.get()
     flow_run = context.flow_run if context else None
     if flow_run is not None and flow_run.run_count > 1:
         return Trigger.retry
-    if asked is not None:
-        return Trigger(asked)
+    if (started := _STARTED_AS.get()) is not None:
+        return started[0]
     if flow_run is not None and flow_run.deployment_id is not None:
         return Trigger.schedule if flow_run.auto_scheduled else Trigger.ui
     return Trigger.manual
+
+
+def queued_log_id() -> int | None:
+    """The Queued action log this run takes over, when an action request started it (`started_as`)."""
+    started = _STARTED_AS.get()
+    return started[1] if started else None
 
 
 def apply_retry_policy(retries: int, delay_seconds: int) -> None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import time
 from itertools import islice
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from prefect import flow, get_run_logger, runtime
 from prefect.artifacts import create_table_artifact
@@ -39,13 +39,14 @@ from sqlmodel import Field
 
 from flows.hooks import count_outcome
 from flows.orchestration import (AlreadyRunning, LeaseNotGranted, apply_retry_policy, one_run_at_a_time,
-                                 resolve_trigger, wait_seconds)
+                                 queued_log_id, resolve_trigger, wait_seconds)
+from flows.outcome import failure_message, reported
 from flows.reap import reap_crashed
-from models.config import ActionKind, DeletedMode, UpdateType
+from models.config import ActionKind, DeletedMode, UpdateType, utcnow
 from models.engine import session
 from models.errors import HubError, IncompleteRun, TooManyRejected
 from models.integrations import action_name, find_integration, runnable_spec, save_sync_state
-from models.logs import ActionStatus, RunCounts, RunLog, Trigger, heartbeat, running_log
+from models.logs import ActionStatus, RunCounts, RunLog, heartbeat, running_log
 from models.names import SYNC_FLOW, slug
 from models.redact import redact
 from models.spec import ConnectorSpec
@@ -110,15 +111,18 @@ class SyncSummary(RunCounts):
 
 @flow(name=SYNC_FLOW, flow_run_name="{integration}", on_completion=[count_outcome],
       on_failure=[count_outcome], on_crashed=[count_outcome])
-def sync_integration(integration: str, trigger: Trigger | None = None, full_refresh: bool = False,
-                     log_id: int | None = None) -> SyncSummary | State:
-    """Fetch the records of `integration` (customer/name) from its vendor and upsert them into the hub.
+@reported
+def sync_integration(integration: str, full_refresh: bool = False) -> SyncSummary | State:
+    """Fetch an integration's records from its vendor and upsert them into the hub.
 
-    With incremental sync configured, only what changed since the last successful run is
-    fetched, unless `full_refresh` is set. `log_id` is the Queued log of an action request.
-    `trigger` is found out when not given: a retry, the schedule, or the UI.
+    How the run was started (its schedule, the UI, a retry, `ihub run`, an action request) is found
+    out, not asked: see `started_as`.
+
+    Args:
+        integration: The integration to sync, as customer/name (e.g. acme/assets).
+        full_refresh: Fetch every record, ignoring the incremental sync state (where the last run stopped).
     """
-    trigger = resolve_trigger(trigger)
+    trigger, log_id = resolve_trigger(), queued_log_id()
     attempt = runtime.flow_run.run_count or 1
     with session() as db:
         record = find_integration(db, integration)
@@ -165,6 +169,7 @@ def _sync(integration: str, record, spec: ConnectorSpec, run_log: RunLog, full_r
     update_types = list(record.update_types)
     summary = SyncSummary(integration=integration)
     deletes = UpdateType.deleted in update_types
+    _log_start(integration, spec, run_log, since, full_refresh)
     if deletes and since is not None:
         deletes = False
         summary.deletions_skipped = (f"no records deleted: an incremental run fetches only what changed "
@@ -208,7 +213,21 @@ def _sync(integration: str, record, spec: ConnectorSpec, run_log: RunLog, full_r
             summary.completeness = f"the incremental cursor was not moved: {verdict.reason}"
     run_log.finish(ActionStatus.completed, summary.message())
     _summary_artifact(summary)
+    get_run_logger().info("completed in %.1f s: %s", summary.seconds, summary.message())
     return summary
+
+
+def _log_start(integration: str, spec: ConnectorSpec, run_log: RunLog, since: Any, full_refresh: bool) -> None:
+    log = run_log.log
+    if since is not None:
+        reading = f"incremental, {spec.incremental.param} since {since}"
+    elif spec.incremental is not None:
+        reading = "full refresh (asked)" if full_refresh else "full (no incremental cursor yet)"
+    else:
+        reading = "full"
+    url = f"{spec.request.base_url.rstrip('/')}/{spec.request.path.lstrip('/')}"
+    get_run_logger().info("%s of %s from %s: %s %s, %s; action log #%s, attempt %s (%s)", log.action, integration,
+                          spec.vendor, spec.request.method, url, reading, log.id, log.attempt, log.trigger.value)
 
 
 class _Read:
@@ -293,19 +312,20 @@ def _delete_missing(summary: SyncSummary, run_log: RunLog, spec: ConnectorSpec, 
     records removes records that still exist."""
     if not verdict.proven:
         summary.deletions_skipped = f"no records deleted: {verdict.reason}"
-        return
-    if unkeyed := check.unkeyed():
+    elif unkeyed := check.unkeyed():
         summary.deletions_skipped = (f"no records deleted: {unkeyed} record{'s' if unkeyed != 1 else ''} had no "
                                      "readable sync key, so the hub cannot tell which of its records they are")
-        return
-    seen = check.keys_at_the_vendor()
-    if not seen:
+    elif not (seen := check.keys_at_the_vendor()):
         summary.deletions_skipped = ("no records deleted: the vendor returned no records at all, which looks "
                                      "more like a fault than every record gone; remove them by hand if it is not")
+    else:
+        summary.deleted = apply_deletions(quote(seen), integration_id, spec.target.object, mode)
+        if summary.deleted:
+            run_log.progress(summary)
+        get_run_logger().info("deletions: %s of the hub's records not at the vendor %s (%s records seen there)",
+                              summary.deleted, "marked deleted" if mode == DeletedMode.mark else "removed", len(seen))
         return
-    summary.deleted = apply_deletions(quote(seen), integration_id, spec.target.object, mode)
-    if summary.deleted:
-        run_log.progress(summary)
+    get_run_logger().info("deletions: %s", summary.deletions_skipped)
 
 
 class _Counted(NamedTuple):
@@ -340,13 +360,17 @@ def _count(summary: SyncSummary, run_log: RunLog, future, batch: _Counted, mappe
         summary.drifted += records
     summary.expected_total = batch.total
     run_log.progress(summary)
+    _log_batch(summary, run_log, batch, mapped, counts, fetched)
 
 
-def failure_message(exc: BaseException) -> str:
-    """An exception as one line for the log and the artifact, redacted of secrets."""
-    if isinstance(exc, HubError):
-        return redact(str(exc))
-    return redact(f"{type(exc).__name__}: {exc}")
+def _log_batch(summary: SyncSummary, run_log: RunLog, batch: _Counted, mapped, counts, fetched: int | None) -> None:
+    """One line per batch in the run's log: what it read and wrote, and the run's pace so far."""
+    seconds = max((utcnow() - run_log.log.started_at).total_seconds(), 1e-3)
+    records = batch.records if fetched is None else fetched
+    get_run_logger().info(
+        "batch: %s pages, %s records: %s inserted, %s updated, %s unchanged, %s rejected; so far %s records in %s "
+        "pages, %.0f records/s", batch.pages, records, counts.inserted, counts.updated, counts.unchanged,
+        len(mapped.rejected), summary.fetched, summary.pages, summary.fetched / seconds)
 
 
 def flow_run_id() -> str | None:

@@ -42,13 +42,26 @@ def log_detail(log: ActionLog, ref: str) -> Table:
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for label, value in (
-        ("integration", ref), ("action", log.action), ("status", _status(log)), ("trigger", log.trigger.value),
+        ("integration", ref), ("action", log.action), ("status", _status(log)), ("trigger", _trigger(log)),
         ("attempt", str(log.attempt)),
         ("started", _when(log.started_at)), ("finished", _when(log.finished_at)),
-        ("message", log.message), ("flow run", log.flow_run_id or ""),
+        ("message", escape(log.message)), ("flow run", log.flow_run_id or ""),
     ):
         table.add_row(label, value)
+    if log.past_attempts:
+        table.add_row("attempts", "\n".join(escape(_attempt_line(attempt)) for attempt in log.attempts()))
     return table
+
+
+def _trigger(log: ActionLog) -> str:
+    """"retry (first: schedule)": a retried run keeps how it was first started."""
+    first = log.first_trigger
+    return f"{log.trigger.value} (first: {first.value})" if first != log.trigger else log.trigger.value
+
+
+def _attempt_line(attempt) -> str:
+    span = f"{_when(attempt.started_at, short=True)}–{_when(attempt.finished_at, short=True) or '…'}"
+    return f"{attempt.line()} ({span})"
 
 
 def logs_table(rows: list[tuple[ActionLog, str]], title: str = "Action logs") -> Table:
@@ -116,7 +129,7 @@ def history_table(title: str, rows: list[tuple[ActionLog | None, FlowRun | None]
         attempt = _attempt(log, run)
         table.add_row(_started(log.started_at, run, log.flow_run_id), log.action,
                       _run_state(log, run) + (f"\nattempt {attempt}" if attempt != "1" else ""),
-                      log.trigger.value, f"{log.seconds:.1f} s", _records(log), escape(log.message))
+                      _trigger(log), f"{log.seconds:.1f} s", _records(log), escape(log.attempts_line()))
     return table
 
 

@@ -71,6 +71,7 @@ def run_sync(console: Console, integration_id: int, ref: str, trigger: Trigger =
     before the flow wrote its log, the start is tried again with backoff; after the last attempt
     the run's log is written here, Failed and counted like any failed run.
     """
+    from flows.orchestration import started_as
     from flows.sync import sync_integration
     from ihub.embedded import use_own_session_server
 
@@ -78,8 +79,8 @@ def run_sync(console: Console, integration_id: int, ref: str, trigger: Trigger =
     started = utcnow()
     for attempt in range(1, START_ATTEMPTS + 1):
         try:
-            with progress_of(console, integration_id, ref):
-                sync_integration(ref, trigger=trigger, full_refresh=full_refresh, return_state=True)
+            with progress_of(console, integration_id, ref), started_as(trigger):
+                sync_integration(ref, full_refresh=full_refresh, return_state=True)
         except KeyboardInterrupt:
             log = latest_log(integration_id, started)
             console.print(f"[yellow]Run cancelled:[/] {log.message if log else 'it was interrupted before it started'}")

@@ -31,6 +31,10 @@ QUIET_PREFECT = {
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
     "PREFECT_LOGGING_LEVEL": "WARNING",
+    # ...but a run's own lines (start, batches, retries, outcome) go to the Prefect API at INFO: the run
+    # loggers would inherit WARNING from `prefect`, and the console handler below keeps them off the terminal.
+    "PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL": "INFO",
+    "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "INFO",
     # The CLI reports a failed run from its action log; Prefect's traceback stays in the run's logs.
     "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",

@@ -1,4 +1,5 @@
-"""Action logs: one row per run of an integration action (seed 003); a retried run keeps its row."""
+"""Action logs: one row per run of an integration action (seed 003). A retried run keeps its row,
+and the row keeps what each earlier attempt did (`past_attempts`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import socket
 import threading
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Iterator
+from typing import Any, Iterator
 
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel, select
 
 from models.config import Integration, enum_column, utcnow
@@ -34,6 +36,21 @@ class RunCounts(SQLModel):
     expected_total: int | None = None
 
 
+class Attempt(SQLModel):
+    """One attempt of a run: the first, or a retry of the same flow run (by Prefect or from the UI)."""
+
+    number: int
+    status: ActionStatus
+    trigger: Trigger
+    message: str = ""
+    started_at: datetime
+    finished_at: datetime | None = None
+
+    def line(self) -> str:
+        """"attempt 1 Failed: cannot reach ..." """
+        return f"attempt {self.number} {self.status.value}" + (f": {self.message}" if self.message else "")
+
+
 class ActionLog(RunCounts, table=True):
     __tablename__ = "action_log"
 
@@ -55,11 +72,30 @@ class ActionLog(RunCounts, table=True):
     started_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+    past_attempts: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False,
+                                                                                      server_default="[]"))
+    """The earlier attempts of this run, oldest first (`Attempt`s as JSON); the row itself is the latest."""
 
     @property
     def seconds(self) -> float:
         end = self.finished_at or self.updated_at
         return max((end - self.started_at).total_seconds(), 0.0)
+
+    def attempts(self) -> list[Attempt]:
+        """Every attempt of the run, oldest first, the latest (this row's own fields) last."""
+        latest = Attempt(number=self.attempt, status=self.status, trigger=self.trigger, message=self.message,
+                         started_at=self.started_at, finished_at=self.finished_at)
+        return [Attempt.model_validate(past) for past in self.past_attempts or []] + [latest]
+
+    def attempts_line(self) -> str:
+        """"attempt 1 Failed: ...; attempt 2 Completed: ..." for a retried run; its message otherwise."""
+        attempts = self.attempts()
+        return "; ".join(attempt.line() for attempt in attempts) if len(attempts) > 1 else self.message
+
+    @property
+    def first_trigger(self) -> Trigger:
+        """How the run was first started: a retry keeps it beside "retry"."""
+        return Trigger(self.past_attempts[0]["trigger"]) if self.past_attempts else self.trigger
 
 
 class RunLog:
@@ -83,6 +119,9 @@ class RunLog:
                                                       ActionLog.integration_id == integration_id)).first()
         if log is None:
             log = ActionLog(integration_id=integration_id, action=action, record_ref=record_ref)
+        elif log.status != ActionStatus.queued:  # a retry: keep what the attempt before did
+            log.past_attempts = [*log.past_attempts, log.attempts()[-1].model_dump(mode="json")]
+            attempt = max(attempt, log.attempt + 1)  # a retried request runs its flow anew, from run count 1
         for name, default in RunCounts():  # a retried run starts counting again
             setattr(log, name, default)
         log.trigger = Trigger(trigger)

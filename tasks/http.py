@@ -10,6 +10,7 @@ secrets (`models.redact`): an error body may echo the token or the URL it was se
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import threading
@@ -24,6 +25,7 @@ import orjson
 from models.errors import CredentialsRejected, HubError, VendorError
 from models.redact import redact
 from models.spec import HttpSpec
+from tasks.run_logger import run_logger
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SNIPPET_SCAN_CHARS = 4000
@@ -40,6 +42,8 @@ class RetryPolicy:
     sleep: Callable[[float], None] = time.sleep
     now: Callable[[], float] = time.time
     jitter: Callable[[], float] = field(default=random.random)
+    logger: logging.Logger | logging.LoggerAdapter = field(default_factory=run_logger, repr=False)
+    """Where each retry is told: the run's log when the policy is made inside a run."""
     _last_request: float | None = field(default=None, init=False, repr=False)
     _not_before: float = field(default=0.0, init=False, repr=False)
     """No request goes out before this time: a vendor's Retry-After, for every request in flight."""
@@ -87,6 +91,13 @@ class RetryPolicy:
         asked = retry_after_seconds(response, self.now) if response is not None else None
         return max(backoff, asked) if asked is not None else backoff
 
+    def retrying(self, request: httpx.Request, what: str, attempt: int, response: httpx.Response | None) -> float:
+        """The wait before the next attempt, told in the run's log."""
+        wait = self.delay(attempt, response)
+        self.logger.info("%s %s: %s, retrying in %.1f s (attempt %s of %s)", request.method, request.url.path, what,
+                         wait, attempt + 1, self.max_attempts)
+        return wait
+
 
 def retry_after_seconds(response: httpx.Response, now: Callable[[], float]) -> float | None:
     """`Retry-After` as seconds to wait; it may be a number of seconds or an HTTP date."""
@@ -118,13 +129,13 @@ def send(client: httpx.Client, request: httpx.Request, vendor: str, policy: Retr
                 response.close()
             if last:
                 raise VendorError(_unreachable(vendor, request, exc, attempt, answered=response is not None)) from None
-            policy.sleep(policy.delay(attempt, None))
+            policy.sleep(policy.retrying(request, type(exc).__name__, attempt, None))
             continue
         rule = policy.rule(response.status_code)
         if rule == "retry" and not last:
             if (asked := retry_after_seconds(response, policy.now)) is not None:
                 held = policy.hold(asked)  # every request of the read waits, this one in its backoff
-            policy.sleep(policy.delay(attempt, response))
+            policy.sleep(policy.retrying(request, f"HTTP {response.status_code}", attempt, response))
             continue
         if rule in ("ok", "ignore"):
             return response

@@ -14,6 +14,8 @@ os.environ.update({
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
     "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL": "INFO",  # as `ihub` does: run logs reach the API
+    "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "INFO",
     "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL",
     "IHUB_ALLOWED_HOSTS": "127.0.0.0/8,::1,localhost",  # the demo vendor is on loopback, which is refused by default
     # As `ihub` does: blocks are encrypted with a key of our own, not one kept in Prefect's database.

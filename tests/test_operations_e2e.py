@@ -98,6 +98,15 @@ def _finished(flow_run_id):
     return run if run.state and run.state.is_final() else None
 
 
+def _run_log(flow_run_id) -> list[tuple[int, str]]:
+    """The flow run's log lines as the Prefect UI shows them: (level, message), oldest first."""
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+    return [(log.level, log.message) for log in sorted(logs, key=lambda log: log.timestamp)]
+
+
 def _logs_of(flow_run_id):
     from models.engine import session
     from models.logs import ActionLog
@@ -128,6 +137,14 @@ def test_a_ui_run_a_failed_run_and_its_retry_are_one_log_each_and_the_history_sh
     assert run.state.is_failed()
     (log,) = _logs_of(bad.id)
     assert log.status.value == "Failed" and "credentials rejected" in log.message
+    assert run.state.message == log.message  # the reason beside "Failed" in the UI, not a traceback
+    lines = wait_for(lambda: (found := _run_log(bad.id)) and any("Finished in state" in m for _, m in found) and found,
+                     30, "the failed run's log to reach the server")
+    assert [message for level, message in lines if level >= 40] == [log.message], lines
+    assert not [message for _, message in lines if "Traceback" in message], lines
+    serve_log = stack["home"] / "serve.log"  # `ihub serve` told the failure on its terminal
+    wait_for(lambda: f"✗ {REF}: Failed in " in serve_log.read_text(), 10, "serve to tell the failed run")
+    assert "credentials rejected" in serve_log.read_text()
 
     vendor.token = token  # the operator fixes the cause, then presses Retry
     with get_client(sync_client=True) as client:
@@ -137,13 +154,18 @@ def test_a_ui_run_a_failed_run_and_its_retry_are_one_log_each_and_the_history_sh
     (log,) = _logs_of(bad.id)  # the same flow run: its one log moved on, nothing duplicated
     assert (log.status.value, log.trigger.value, log.attempt) == ("Completed", "retry", 2)
     assert log.inserted == 0 and log.unchanged == 120
+    (first,) = log.past_attempts  # ...and it remembers the attempt that failed, and how it was started
+    assert (first["number"], first["status"], first["trigger"]) == (1, "Failed", "UI")
+    assert "credentials rejected" in first["message"]
 
     from ihub.cli import app
+    from ihub.commands.common import console
 
-    result = CliRunner().invoke(app, ["history", REF], env={"COLUMNS": "250"})
+    console.width = 400  # the CLI's console is made once, wide enough for the attempts' messages
+    result = CliRunner().invoke(app, ["history", REF])
     assert result.exit_code == 0, result.output
     assert str(good.id)[:8] in result.output and str(bad.id)[:8] in result.output
-    assert "retry" in result.output and "UI" in result.output
+    assert "retry (first: UI)" in result.output and "attempt 1 Failed: credentials rejected" in result.output
 
 
 def test_deployments_follow_the_database_without_a_restart(stack):
@@ -211,7 +233,13 @@ def test_ihub_deploy_and_prefect_yaml_put_the_same_runs_on_a_work_pool_that_a_wo
 
     from tests.live_prefect import stop
 
-    stop(stack["serve"])
+    stop(stack["serve"])  # SIGTERM, as a service manager stops it
+    told = (stack["home"] / "serve.log").read_text()
+    assert "never awaited" not in told and "Traceback" not in told, told
+    assert "Stopped: the deployments' schedules are paused until `ihub serve` starts again." in told
+    assert _deployment(DEPLOYMENT).paused
+    assert f"▶ {DEPLOYMENT}: started flow run " in told and f"✓ {REF}: Completed in " in told  # each run, its end
+    assert f"▶ {DEPLOYMENT}: started flow run {REF} (" in told and ", attempt 2" in told  # the retry, renamed by then
     root, env, home = Path(__file__).parent.parent, stack["env"], stack["home"]
     deployed = subprocess.run([str(BIN / "ihub"), "deploy", "--pool", "ihub"], env=env, cwd=root,
                               capture_output=True, text=True, timeout=120)
@@ -221,14 +249,14 @@ def test_ihub_deploy_and_prefect_yaml_put_the_same_runs_on_a_work_pool_that_a_wo
                                capture_output=True, text=True, timeout=120)
     assert from_yaml.returncode == 0, from_yaml.stdout + from_yaml.stderr
     assert _deployment(DEPLOYMENT).work_pool_name == "ihub"
-    assert _deployment("run-action-request/ihub").work_pool_name == "ihub"
+    assert _deployment("run-action-request/perform-queued-request").work_pool_name == "ihub"
 
     worker = stack["stack"].enter_context(background(
         [str(BIN / "prefect"), "worker", "start", "--pool", "ihub"], {**env, "PREFECT_WORKER_QUERY_SECONDS": "1"},
         home / "worker.log"))
     with get_client(sync_client=True) as client:
         scheduled_one = client.create_flow_run_from_deployment(_deployment(DEPLOYMENT).id)
-        by_name = client.create_flow_run_from_deployment(_deployment("sync-integration/ihub").id,
+        by_name = client.create_flow_run_from_deployment(_deployment("sync-integration/sync-now").id,
                                                          parameters={"integration": REF})
     for run in (scheduled_one, by_name):
         finished = wait_for(lambda: _finished(run.id), 120, f"the worker to run {run.name} (see {home}/worker.log)",

@@ -6,6 +6,8 @@ operation through errors.answers): the hub's own errors, HTTPExceptions and vali
 
 from __future__ import annotations
 
+import signal
+
 from fastapi import Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -75,4 +77,11 @@ def serve(host: str, port: int) -> None:
     print(f"Integration Hub console on http://{host}:{port}/ (sign in with the admin token); "
           f"REST API on http://{host}:{port}{PREFIX} (docs: http://{host}:{port}/docs); admin token: {where}",
           flush=True)
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again: with the default handler the
+    # process would die there, before `atexit` stops the embedded Prefect server a run or block read started.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _exit_on_sigterm(signum: int, frame) -> None:
+    raise SystemExit(128 + signum)

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from models.config import ActionKind, DeletedMode, EndpointStatus, IntegrationSource, IntegrationStatus, UpdateType
-from models.logs import ActionStatus, RunCounts, Trigger
+from models.logs import ActionStatus, Attempt, RunCounts, Trigger
 
 
 NUL_PROBLEM = "text must not contain a NUL character (\\u0000)"
@@ -234,6 +234,10 @@ class LogPublic(RunCounts):
     message: str
     flow_run_id: str | None
     attempt: int
+    first_trigger: Trigger = Field(description='how the run was first started; `trigger` is "retry" after a retry')
+    attempts: list[Attempt] = Field(description="every attempt of the run, oldest first; the last is this log's own")
+    history: str = Field(description='"attempt 1 Failed: ...; attempt 2 Completed: ..." for a retried run, '
+                                     "else the message")
     started_at: datetime
     updated_at: datetime
     finished_at: datetime | None

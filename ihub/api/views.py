@@ -38,7 +38,8 @@ def log_view(log: ActionLog, ref: str) -> schemas.LogPublic:
     return schemas.LogPublic(
         **{name: getattr(log, name) for name in RunCounts.model_fields}, id=log.id, integration=ref,
         action=log.action, status=log.status, trigger=log.trigger, record_ref=log.record_ref, message=log.message,
-        flow_run_id=log.flow_run_id, attempt=log.attempt, started_at=log.started_at, updated_at=log.updated_at,
+        flow_run_id=log.flow_run_id, attempt=log.attempt, first_trigger=log.first_trigger, attempts=log.attempts(),
+        history=log.attempts_line(), started_at=log.started_at, updated_at=log.updated_at,
         finished_at=log.finished_at,
     )
 

@@ -39,11 +39,16 @@ def serve(
     url = _needs_server("serve")
     migrate()
     console.print(f"Serving the hub's deployments on {url}; the database is re-read every {poll:g} s "
-                  "(Ctrl+C stops).", highlight=False)
+                  "(Ctrl+C or SIGTERM stops).", highlight=False)
     try:
-        anyio.run(serve_deployments, poll, _report, limit)
-    except KeyboardInterrupt:
-        console.print("Stopped.")
+        anyio.run(serve_deployments, poll, _report, limit, _tell)
+    except KeyboardInterrupt:  # a second Ctrl+C while stopping
+        pass
+    console.print("Stopped: the deployments' schedules are paused until `ihub serve` starts again.")
+
+
+def _tell(line: str) -> None:
+    console.print(line, highlight=False, markup=False, soft_wrap=True)  # one line each, in a log file too
 
 
 def deploy(
