@@ -16,9 +16,9 @@ from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
 
-from ihub.console import auth, customers, endpoints, integrations, status
+from ihub.console import auth, customers, endpoints, integrations, manager, status
 
-SCREENS = (auth, customers, endpoints, integrations, status)
+SCREENS = (auth, customers, endpoints, integrations, manager, status)
 STATIC = Path(__file__).parent / "static"
 
 

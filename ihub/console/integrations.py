@@ -16,7 +16,6 @@ from ihub.console.pages import console_router, render
 from models.config import Integration, IntegrationEndpoint
 from models.customers import get_customer
 from models.endpoints import list_endpoints
-from models.integrations import find_integration
 
 router = console_router()
 
@@ -48,13 +47,3 @@ def partners_page(request: Request, db: Db, customer: str):
 def integrations_page(request: Request, db: Db, customer: str):
     return render(request, "integrations.html", customer=get_customer(db, customer), tab="integrations",
                   rows=customer_integrations(db, customer))
-
-
-@router.get("/customers/{customer}/integrations/{name}")
-def manager_page(request: Request, db: Db, customer: str, name: str):
-    """The Integration Manager: for now its header (status, endpoint, author, support, last update, heartbeat)."""
-    found = get_customer(db, customer)
-    integration = find_integration(db, f"{customer}/{name}")
-    endpoint = db.get(IntegrationEndpoint, integration.endpoint_id)
-    return render(request, "manager.html", customer=found, tab="integrations", integration=integration,
-                  endpoint=endpoint)
