@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Iterator
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel, select
 
 from models.config import Integration, enum_column, utcnow
@@ -36,6 +37,10 @@ class RunCounts(SQLModel):
 
 class ActionLog(RunCounts, table=True):
     __tablename__ = "action_log"
+    __table_args__ = (
+        # An integration's logs of one status, newest first: the Integration Manager's status filter.
+        Index("ix_action_log_integration_status", "integration_id", "status", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     integration_id: int = Field(foreign_key="integration.id", ondelete="CASCADE", index=True)
