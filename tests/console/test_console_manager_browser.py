@@ -53,7 +53,20 @@ def hub_with_prefect(tmp_path_factory):
         with background([str(BIN / "ihub"), "api", "--host", "127.0.0.1", "--port", str(port)], env,
                         home / "api.log") as api:
             wait_for(lambda: _answers(httpx, url), 60, f"the web app (see {home / 'api.log'})", process=api)
-            yield {"url": url, "api_url": api_url, "home": home}
+            yield {"url": url, "api_url": api_url, "home": home, "env": env}
+
+
+def _apply_deployment(env: dict) -> None:
+    """The integration's deployment on the Prefect server, as `ihub serve` would make it (in another process)."""
+    script = ("import asyncio\n"
+              "from deployments.build import wanted_deployments\n"
+              "from models.engine import session\n"
+              "with session() as db:\n"
+              "    wanted = next(w for w in wanted_deployments(db) if w.name == 'demo:assets')\n"
+              "async def apply():\n"
+              "    await (await wanted.runner_deployment()).aapply()\n"
+              "asyncio.run(apply())\n")
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=120)
 
 
 def _answers(httpx, url: str) -> bool:
@@ -111,6 +124,10 @@ def test_a_requested_import_runs_and_reaches_completed_without_a_reload(browser,
         screenshot(page, "23-manager-header-and-logs")
         page.get_by_role("link", name="Open in the Prefect UI").click()  # no `ihub serve` here: no deployment yet
         expect(page.locator("main")).to_contain_text("Prefect has no deployment sync-integration/demo:assets yet")
+        _apply_deployment(hub_with_prefect["env"])  # as `ihub serve` does
+        answer = context.request.get("/customers/demo/integrations/assets/deployment", max_redirects=0)
+        assert answer.status == 303
+        assert re.fullmatch(re.escape(ui) + r"/deployments/deployment/[0-9a-f-]{36}", answer.headers["location"])
     finally:
         context.close()
 
