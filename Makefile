@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 PYTHON ?= python3
 
-.PHONY: demo test sync browser bench cli-bench clean
+.PHONY: demo test sync browser bench cli-bench console-bench clean
 
 # The demo's hub is the clone's own .ihub/ (which `make clean` removes), unless IHUB_HOME says otherwise.
 demo: sync
@@ -22,6 +22,9 @@ bench: sync
 
 cli-bench: sync
 	.venv/bin/python bench/cli_bench.py
+
+console-bench: sync
+	.venv/bin/python bench/console_bench.py
 
 # The console's browser tests drive Debian's Chromium: installed when missing and we may (root);
 # otherwise those tests are skipped, saying why.

@@ -103,6 +103,10 @@ class LogFilter:
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 20
+    before: int | None = None
+    """Paging: only logs older than this log id (the next page)."""
+    after: int | None = None
+    """Paging: only logs newer than this log id (the previous page), still listed newest first."""
 
 
 def list_logs(db: Session, where: LogFilter) -> list[tuple[ActionLog, str]]:
@@ -121,7 +125,13 @@ def list_logs(db: Session, where: LogFilter) -> list[tuple[ActionLog, str]]:
         query = query.where(ActionLog.updated_at >= where.since)
     if where.until is not None:
         query = query.where(ActionLog.updated_at <= where.until)
-    rows = db.exec(query.order_by(col(ActionLog.id).desc()).limit(where.limit)).all()
+    if where.before is not None:
+        query = query.where(ActionLog.id < where.before)
+    if where.after is not None:  # the page just above: the oldest newer ones, then newest first again
+        query = query.where(ActionLog.id > where.after)
+        rows = list(reversed(db.exec(query.order_by(col(ActionLog.id)).limit(where.limit)).all()))
+    else:
+        rows = db.exec(query.order_by(col(ActionLog.id).desc()).limit(where.limit)).all()
     return [(log, f"{customer}/{name}") for log, customer, name in rows]
 
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Iterator
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel, select
 
 from models.config import Integration, enum_column, utcnow
@@ -53,6 +53,10 @@ class Attempt(SQLModel):
 
 class ActionLog(RunCounts, table=True):
     __tablename__ = "action_log"
+    __table_args__ = (
+        # An integration's logs of one status, newest first: the Integration Manager's status filter.
+        Index("ix_action_log_integration_status", "integration_id", "status", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     integration_id: int = Field(foreign_key="integration.id", ondelete="CASCADE", index=True)

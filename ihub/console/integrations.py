@@ -1,8 +1,6 @@
-"""A customer's Integrations tab (partner applications, seed 001) and integrations list, each
-integration linking to its Integration Manager page (seed 003).
+"""A customer's integrations list, each integration linking to its Integration Manager page (seed 003).
 
-First version: these pages show what is stored; adding and connecting partners, and the manager's
-action logs, requests and API key, come next (the routes and templates are theirs to grow)."""
+The Integrations tab (partner applications, seed 001) is ihub/console/partners.py."""
 
 from __future__ import annotations
 
@@ -15,7 +13,6 @@ from ihub.api.deps import Db
 from ihub.console.pages import console_router, render
 from models.config import Integration, IntegrationEndpoint
 from models.customers import get_customer
-from models.integrations import find_integration
 
 router = console_router()
 
@@ -39,13 +36,3 @@ def customer_integrations(db: Session, customer: str) -> list[Row]:
 def integrations_page(request: Request, db: Db, customer: str):
     return render(request, "integrations.html", customer=get_customer(db, customer), tab="integrations",
                   rows=customer_integrations(db, customer))
-
-
-@router.get("/customers/{customer}/integrations/{name}")
-def manager_page(request: Request, db: Db, customer: str, name: str):
-    """The Integration Manager: for now its header (status, endpoint, author, support, last update, heartbeat)."""
-    found = get_customer(db, customer)
-    integration = find_integration(db, f"{customer}/{name}")
-    endpoint = db.get(IntegrationEndpoint, integration.endpoint_id)
-    return render(request, "manager.html", customer=found, tab="integrations", integration=integration,
-                  endpoint=endpoint)
