@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 PYTHON ?= python3
 
-.PHONY: demo test sync browser bench cli-bench clean
+.PHONY: demo test up sync browser bench cli-bench clean
 
 demo: sync
 	.venv/bin/ihub demo
@@ -13,10 +13,18 @@ demo: sync
 test: sync browser
 	.venv/bin/pytest
 
+# The whole hub until Ctrl+C: a Prefect server (UI included), `ihub serve`, the console and the REST API.
+up: sync
+	.venv/bin/ihub up
+
 bench: sync
 	.venv/bin/python bench/sync_bench.py
 
-cli-bench: sync
+cli-# The whole hub until Ctrl+C: a Prefect server (UI included), `ihub serve`, the console and the REST API.
+up: sync
+	.venv/bin/ihub up
+
+bench: sync
 	.venv/bin/python bench/cli_bench.py
 
 # The console's browser tests drive Debian's Chromium: installed when missing and we may (root);

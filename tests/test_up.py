@@ -185,6 +185,7 @@ def test_commands_find_the_running_hub_and_ignore_a_stale_state_file(tmp_path, m
     from ihub.settings import configure_environment
 
     home = tmp_path / "home"
+    home.mkdir()
     monkeypatch.setenv("IHUB_HOME", str(home))
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
 
@@ -207,6 +208,7 @@ def test_the_operators_prefect_api_url_wins(tmp_path, monkeypatch, answering_ser
     from ihub.settings import configure_environment
 
     home = tmp_path / "home"
+    home.mkdir()
     monkeypatch.setenv("IHUB_HOME", str(home))
     write_state(home, {"pid": os.getpid(), "prefect_api_url": answering_server})
     monkeypatch.setenv("PREFECT_API_URL", "http://prefect.example:4200/api")
