@@ -39,10 +39,11 @@ class Child:
     process: subprocess.Popen
 
     def stop(self) -> None:
-        """SIGTERM to its process group, then SIGKILL if it is still there after its timeout."""
+        """SIGTERM (it stops what it started, e.g. serve its flow runs, as it means to), then SIGKILL to
+        its whole process group if it is still there after its timeout."""
         if self.process.poll() is not None:
             return
-        _signal_group(self.process.pid, signal.SIGTERM)
+        self.process.terminate()
         try:
             self.process.wait(STOP_TIMEOUT_SECONDS[self.name])
         except subprocess.TimeoutExpired:
