@@ -122,7 +122,7 @@ class Hub:
         output = open(log, "ab") if log else None
         try:
             process = subprocess.Popen(command, env=env, start_new_session=True, stdout=output,
-                                       stderr=subprocess.STDOUT if output else None, preexec_fn=_die_with_parent)
+                                       stderr=subprocess.STDOUT if output else None, preexec_fn=die_with_parent)
         finally:
             if output:
                 output.close()
@@ -191,7 +191,7 @@ def _signal_group(pid: int, sig: int) -> None:
         pass
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child: SIGTERM when `ihub up` dies, even by SIGKILL, so nothing outlives the hub (Linux)."""
     if sys.platform.startswith("linux"):
         import ctypes

@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from ihub.running_hub import process_alive, running_hub, state_path, write_state
-from ihub.up import _die_with_parent
+from ihub.up import die_with_parent
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 240
@@ -74,7 +74,7 @@ def hub(tmp_path_factory):
                "--poll", "2"]
     with open(output, "wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=hub_env(home), stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True, preexec_fn=_die_with_parent)
+                                   start_new_session=True, preexec_fn=die_with_parent)
     children: list[int] = []
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
