@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 PYTHON ?= python3
 
-.PHONY: demo test sync browser bench cli-bench console-bench clean
+.PHONY: demo test up sync browser bench cli-bench console-bench clean
 
 # The demo's hub is the clone's own .ihub/ (which `make clean` removes), unless IHUB_HOME says otherwise.
 demo: sync
@@ -13,6 +13,10 @@ demo: sync
 
 test: sync browser
 	.venv/bin/pytest
+
+# The whole hub until Ctrl+C: a Prefect server (UI included), `ihub serve`, the console and the REST API.
+up: sync
+	IHUB_HOME="$${IHUB_HOME:-$(CURDIR)/.ihub}" .venv/bin/ihub up
 
 # one `name: value` line per figure on stdout; progress and load averages on stderr
 bench: sync

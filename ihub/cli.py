@@ -16,6 +16,8 @@ from ihub.commands.lazy import lazy_group
 from models.log_enums import Trigger
 
 COMMANDS = {
+    "up": ("ihub.commands.up:up", "Start the whole hub: a Prefect server (its UI too), `ihub serve`, and the console "
+           "with the REST API; every other command uses that Prefect server; runs until Ctrl+C or SIGTERM."),
     "request": ("ihub.commands.manager:request",
                 "Ask an integration to perform an action: a Queued log at once, then the run."),
     "logs": ("ihub.commands.manager:logs",

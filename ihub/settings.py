@@ -8,6 +8,9 @@ so an environment variable of the same name wins.
 Prefect encrypts block data (the credentials) with `PREFECT_SERVER_ENCRYPTION_KEY`, and without
 it with a key it writes into its own database, beside the data it protects. The hub generates a
 key once into its home (`encryption-key`, mode 0600) and hands it to the embedded server.
+
+While `ihub up` runs on this hub, its Prefect server is every command's server (unless the
+operator set `PREFECT_API_URL`): no command then starts an embedded one.
 """
 
 from __future__ import annotations
@@ -45,6 +48,11 @@ def configure_environment() -> None:
     """Set the defaults above; must run before Prefect is imported (it reads them once)."""
     home = open_hub_home()
     os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
+    if not os.environ.get("PREFECT_API_URL"):  # the operator's server wins, then the one `ihub up` runs
+        from ihub.running_hub import running_hub
+
+        if (hub := running_hub(home)) is not None:
+            os.environ["PREFECT_API_URL"] = hub["prefect_api_url"]
     for name, value in QUIET_PREFECT.items():
         os.environ.setdefault(name, value)
     if not os.environ.get(ENCRYPTION_KEY_ENV):  # an operator's own key wins
