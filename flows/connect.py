@@ -1,8 +1,8 @@
 """Connect a partner endpoint (seed 001): test credentials and record the outcome.
 
-Without `new_credentials`, the endpoint's saved credentials are tested: Enabled and currently
+Outside `trying_new_credentials`, the endpoint's saved credentials are tested: Enabled and currently
 connected when the partner accepts them, Failed with the partner's reason when it does not.
-With them (a block saved just for the test), they replace the saved ones only if the partner
+Inside it (a block saved just for the test), they replace the saved ones only if the partner
 accepts them; refused while the endpoint is connected, the working ones stay in use and the
 endpoint stays Enabled (`models.endpoints.record_connection`). A refusal is an outcome, not an
 error: the flow returns Failed. What the operator has yet to do (no credentials saved) raises.
@@ -10,11 +10,14 @@ error: the flow returns Failed. What the operator has yet to do (no credentials 
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Iterator, NamedTuple
+
 from prefect import flow, get_run_logger
 from prefect.states import State
 
 from flows.outcome import reported
-
 from models.config import EndpointStatus
 from models.endpoints import get_endpoint, record_connection
 from models.engine import session
@@ -27,21 +30,41 @@ from tasks.authenticate import authenticate
 from tasks.connect import check_connection
 
 
+class NewCredentials(NamedTuple):
+    block: str
+    """A credentials block saved just for the test."""
+    region: str | None
+    tenant: str | None
+
+
+_NEW: ContextVar[NewCredentials | None] = ContextVar("ihub_new_credentials", default=None)
+
+
+@contextmanager
+def trying_new_credentials(block: str, region: str | None, tenant: str | None) -> Iterator[None]:
+    """Runs of `connect_endpoint` inside test `block` (in `region`, with `tenant`) in place of the saved
+    credentials. Kept out of the flow's parameters, as `started_as` keeps a run's trigger: the Prefect
+    UI offers a flow's parameters in its run dialog, and a throwaway block's name is not for a person."""
+    token = _NEW.set(NewCredentials(block, region, tenant))
+    try:
+        yield
+    finally:
+        _NEW.reset(token)
+
+
 @flow(name="connect-endpoint", flow_run_name="{endpoint}")
 @reported
-def connect_endpoint(endpoint: str, new_credentials: str | None = None, region: str | None = None,
-                     tenant: str | None = None) -> EndpointStatus | State:
+def connect_endpoint(endpoint: str) -> EndpointStatus | State:
     """Test the connection of a partner endpoint and set its status: Enabled and connected, or
     Failed with the partner's reason.
 
     Args:
         endpoint: The partner endpoint, as customer/endpoint (e.g. acme/okta).
-        new_credentials: A credentials block to test in place of the saved ones (set by `ihub partners
-            connect`); it replaces them only if the partner accepts it.
-        region: The region to test `new_credentials` in (default: the endpoint's own).
-        tenant: The tenant, where the region's URL has one.
     """
     from blocks.store import promote
+
+    trying = _NEW.get()
+    new_credentials, region, tenant = trying if trying is not None else (None, None, None)
 
     customer, _, name = endpoint.rpartition("/")
     with session() as db:

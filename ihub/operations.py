@@ -38,7 +38,7 @@ def connect_partner(customer: str, endpoint: str, region: str, secrets: dict[str
     """
     from blocks.credentials import credentials_block
     from blocks.store import delete, save
-    from flows.connect import connect_endpoint
+    from flows.connect import connect_endpoint, trying_new_credentials
     from ihub.embedded import use_own_session_server
     from models.partners import get_partner
 
@@ -51,7 +51,8 @@ def connect_partner(customer: str, endpoint: str, region: str, secrets: dict[str
     candidate = slug(customer, endpoint, "new-credentials", uuid4().hex[:8])
     save(block, candidate, overwrite=False)
     try:
-        status = connect_endpoint(f"{customer}/{endpoint}", new_credentials=candidate, region=region, tenant=tenant)
+        with trying_new_credentials(candidate, region, tenant):
+            status = connect_endpoint(f"{customer}/{endpoint}")
     finally:
         delete(partner.auth_type, candidate)  # already gone when it was accepted
     with session() as db:

@@ -131,7 +131,8 @@ def record_connection(db: Session, endpoint_id: int, accepted: bool, message: st
     `new` is (region, base URL, credentials block) of new credentials, which replace the old only when
     accepted. New credentials refused while the endpoint is connected leave it Enabled and connected
     with the credentials in use, saying so: a typo must not stop every sync. Any other refusal
-    makes it Failed, not connected.
+    makes it Failed, not connected; an endpoint that had no region yet keeps the one tried, so the
+    reconnect command it suggests names it.
     """
     endpoint = db.get(IntegrationEndpoint, endpoint_id)
     if accepted:
@@ -144,6 +145,8 @@ def record_connection(db: Session, endpoint_id: int, accepted: bool, message: st
     else:
         endpoint.status, endpoint.connected, endpoint.connected_at = EndpointStatus.failed, False, None
         endpoint.status_message = message
+        if new is not None and endpoint.region is None:
+            endpoint.region = new[0]
     db.add(endpoint)
     db.commit()
     return endpoint

@@ -48,7 +48,7 @@ def test_sigterm_stops_the_api_and_the_embedded_prefect_server_it_started(tmp_pa
         line = api.stdout.readline()  # the script's own prints only: "" if it died
         assert line.startswith("prefect "), (tmp_path / "stderr").read_text()
         prefect_pid = int(line.split()[1])
-        assert "Integration Hub API on" in api.stdout.readline()
+        assert "REST API on" in api.stdout.readline()
         api.send_signal(signal.SIGTERM)
         assert api.wait(30) == 128 + signal.SIGTERM
         wait_for(lambda: not alive(prefect_pid), 10, "the embedded Prefect server to stop")

@@ -16,6 +16,7 @@ from typing import Iterator
 
 import httpx
 import pytest
+from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 from sqlmodel import select
 from typer.testing import CliRunner
@@ -102,7 +103,12 @@ def through_proxy(refusals: int) -> Iterator[tuple[str, list[int]]]:
     with refusing_proxy(upstream, refusals) as (url, creations):
         # Prefect's client would retry each 503 itself (2, 4, 8 ... s): here only the hub retries.
         with temporary_settings({PREFECT_API_URL: url, PREFECT_CLIENT_MAX_RETRIES: 0}):
-            yield url, creations
+            try:
+                yield url, creations
+            finally:
+                # The run's log lines go to the API in the background: send them while the proxy is
+                # still there, or the next test's output gets Prefect's "Error logging to API".
+                APILogWorker.drain_all(timeout=10)
 
 
 def logs_of(integration_id: int) -> list[ActionLog]:
