@@ -18,8 +18,10 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import httpx
 import pytest
@@ -56,15 +58,21 @@ def _die_with_parent() -> None:
 
 @pytest.fixture(scope="package")
 def console_server(tmp_path_factory) -> Console:
-    """`ihub api` (the REST API and the console) on a fresh SQLite hub, until the console tests end."""
     home = tmp_path_factory.mktemp("console-hub")
+    with running_console(home, [str(Path(sys.executable).parent / "ihub")]) as console:
+        yield console
+
+
+@contextmanager
+def running_console(home: Path, command: list[str], **env: str) -> Iterator[Console]:
+    """`command` (an `ihub` that takes the `api` arguments) serving a fresh hub in `home` on a free
+    port, with `env` on top; stopped on the way out, whatever happened. Its output is `home`/server.log."""
     port = _free_port()
     env = {**os.environ, "IHUB_HOME": str(home), "IHUB_DATABASE_URL": f"sqlite:///{home / 'ihub.db'}",
-           "IHUB_ADMIN_TOKEN": ADMIN}
+           "IHUB_ADMIN_TOKEN": ADMIN, **env}
     log = open(home / "server.log", "wb")
-    server = subprocess.Popen([str(Path(sys.executable).parent / "ihub"), "api", "--host", "127.0.0.1",
-                               "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
-                              preexec_fn=_die_with_parent)
+    server = subprocess.Popen([*command, "api", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log,
+                              stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(server, url, home / "server.log")

@@ -9,16 +9,14 @@ Prefect server. Screenshots go under screenshots/ (seed001-*).
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
 import uuid
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.console.conftest import ADMIN, Console, _die_with_parent, _free_port, _wait_until_up
+from tests.console.conftest import Console, running_console
 
 # `ihub api`, with the demo vendor's one region moved to the URL given first.
 SERVE = ("import sys; from models.partners import get_partner; "
@@ -40,26 +38,12 @@ def partner_console(tmp_path_factory, prefect_server, demo_vendor) -> Console:
     from prefect.settings import PREFECT_API_URL
 
     home = tmp_path_factory.mktemp("partners-console")
-    port = _free_port()
-    env = {**os.environ, "IHUB_HOME": str(home), "IHUB_DATABASE_URL": f"sqlite:///{home / 'ihub.db'}",
-           "IHUB_ADMIN_TOKEN": ADMIN, "PREFECT_API_URL": PREFECT_API_URL.value()}
-    log = open(home / "server.log", "wb")
-    server = subprocess.Popen([sys.executable, "-c", SERVE, demo_vendor[0], "api", "--host", "127.0.0.1",
-                               "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
-                              preexec_fn=_die_with_parent)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(server, url, home / "server.log")
-        yield Console(url, ADMIN)
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
-        assert demo_vendor[1].token.encode() not in (home / "server.log").read_bytes(), "the key reached the log"
+    with running_console(home, [sys.executable, "-c", SERVE, demo_vendor[0]],
+                         PREFECT_API_URL=PREFECT_API_URL.value()) as console:
+        yield console
+    assert demo_vendor[1].token.encode() not in (home / "server.log").read_bytes(), "the key reached the log"
+
+
 CONNECTED = 60_000  # ms: the connect runs in the background, the page shows its end
 
 
