@@ -9,7 +9,6 @@ test that stops it comes last. Whatever happens, the teardown stops `ihub up` an
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import socket
@@ -134,8 +133,12 @@ def test_other_commands_use_its_prefect_server(hub):
     runs = asyncio.run(sync_runs(hub.state["prefect_api_url"]))
     by_hand = [run.state_name for run in runs if run.deployment_id is None]
     assert by_hand == ["Completed", "Completed"]  # the demo syncs twice, and those runs are in this server
-    # `ihub serve` found the demo's integration in the same hub and scheduled its sync on this server too
-    assert any(run.deployment_id is not None and run.state_name == "Scheduled" for run in runs)
+    # `ihub serve` finds the demo's integration in the same hub (it polls) and schedules its sync on this server too
+    deadline = time.monotonic() + 120
+    while not any(run.deployment_id is not None and run.state_name == "Scheduled" for run in runs):
+        assert time.monotonic() < deadline, "ihub serve scheduled no run of the demo's deployment on this server"
+        time.sleep(1)
+        runs = asyncio.run(sync_runs(hub.state["prefect_api_url"]))
 
 
 async def sync_runs(api_url: str):
