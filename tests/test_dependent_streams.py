@@ -225,3 +225,27 @@ def test_include_from_parent_needs_a_parent():
     data["request"]["path"] = "/api/v1/users"
     with pytest.raises(SpecError, match="include_from_parent: copies fields of a parent record, so it needs a parent"):
         ConnectorSpec.parse(data)
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_okta_group_members_sync_group_by_group_through_link_header_pages(sqlite_url):
+    from tests.partner_apis import Okta, serving
+    from tests.test_partners import connected_integration, save_block
+
+    okta = Okta()
+    save_block("okta", "okta-test", {"api_key": okta.token})
+
+    def smaller_pages(spec):
+        spec.parent.request.params.update(limit=3)  # groups 3 a page, members 4 a page
+        spec.request.params.update(limit=4)
+
+    with serving(okta.app()) as url:
+        integration = connected_integration("okta", "group-members", url, "okta-test", smaller_pages)
+        summary = sync_integration("acme/group-members")
+    expected = {f"{group['id']}:{user['id']}": {
+        "group_id": group["id"], "group_name": group["profile"]["name"], "user_id": user["id"],
+        "email": user["profile"]["email"].lower(), "login": user["profile"]["login"], "status": user["status"]}
+        for group in okta.groups for user in okta.group_users(group["id"])}
+    assert okta.members[okta.groups[-1]["id"]] == [] and len(expected) > 20
+    assert (summary.fetched, summary.inserted, summary.rejected) == (len(expected), len(expected), 0)
+    assert hub_members(integration) == expected
