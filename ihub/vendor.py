@@ -94,7 +94,7 @@ def make_users(count: int) -> list[dict[str, Any]]:
     return users
 
 
-def make_groups(count: int, users: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]]]:
+def make_groups(count: int, users: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[int, list[Any]]]:
     """Groups of users, and each group's members by group id: up to 25 a group, every seventh group
     empty, a user in several groups; the first member of a group is its owner."""
     rng = random.Random(11)

@@ -126,7 +126,8 @@ class HttpSpec(_Strict):
         default=4, ge=1, le=32,
         description="page requests in flight at once where the next pages are known ahead (offset and page "
                     "pagination), inside requests_per_second; cursor and next-URL pagination fetch the next "
-                    "page while the current one is written",
+                    "page while the current one is written; a dependent stream reads this many parents' "
+                    "children at once",
     )
     status_rules: dict[int, Literal["retry", "ignore", "fail"]] = Field(
         default_factory=dict,
