@@ -189,7 +189,7 @@ def _sync(integration: str, record, spec: ConnectorSpec, run_log: RunLog, full_r
             if verdict.proven:
                 summary.completeness = _reread_note(first)
         if verdict.incomplete:
-            raise IncompleteRun(_incomplete_message(verdict, summary, deletes, tracker is not None))
+            raise IncompleteRun(_incomplete_message(verdict, summary, deletes, tracker is not None, check.can_reread))
         summary.check_rejections(spec.max_rejected_share)
         if deletes:
             _delete_missing(summary, run_log, spec, record.id, record.deleted_mode, check, verdict)
@@ -300,13 +300,17 @@ def _reread_note(first: Verdict) -> str:
     return f"re-read the listing once: {first.cause} ({first.reason}); read twice, it adds up"
 
 
-def _incomplete_message(verdict: Verdict, summary: SyncSummary, deletes: bool, incremental: bool) -> str:
+def _incomplete_message(verdict: Verdict, summary: SyncSummary, deletes: bool, incremental: bool,
+                        reread: bool) -> str:
+    """`reread`: the whole listing was read twice (a dependent stream re-reads each parent's children instead,
+    and its verdict says so)."""
     kept = [f"what was written is kept ({summary.inserted} inserted, {summary.updated} updated)"]
     if deletes:
         kept.append("no records deleted")
     if incremental:
         kept.append("the incremental cursor was not moved")
-    return f"incomplete: {verdict.reason}; read twice, the listing still does not add up; {', '.join(kept)}"
+    twice = "; read twice, the listing still does not add up" if reread else ""
+    return f"incomplete: {verdict.reason}{twice}; {', '.join(kept)}"
 
 
 def _delete_missing(summary: SyncSummary, run_log: RunLog, spec: ConnectorSpec, integration_id: int,

@@ -225,7 +225,8 @@ class VendorData:
     """Each group's members, by group id (the groups are `records["groups"]`); a group listed without
     an entry here answers 404 for its members, as a group deleted in between does."""
     group_faults: dict[int, Fault] = field(default_factory=dict)
-    """Answered to every request for that group's members (a broken group)."""
+    """Answered to every request for that group's members (a broken group); an `empty_page` fault empties
+    each of its pages, the total kept."""
 
     json_content_type: str = "application/json"
     """The content type the listings are labelled with; some vendors (and moto) say text/html."""
@@ -578,8 +579,11 @@ def build_app(data: VendorData) -> Starlette:
             if early := await prelude(request):
                 return early
             group = request.path_params["group_id"]
-            if group in data.group_faults:
-                return await data.group_faults[group].answer()
+            fault = data.group_faults.get(group)
+            if fault is not None:
+                if not fault.empty_page:
+                    return await fault.answer()
+                request.state.empty_page = True
             if group not in data.members:
                 return _json({"error": f"no such group: {group}"}, 404)
             items = data.members[group]
@@ -594,13 +598,15 @@ def build_app(data: VendorData) -> Starlette:
 
     def members_by_page(request: Request, items: list[Any]) -> Response:
         number, size = int(request.query_params.get("page", 1)), int(request.query_params.get("per_page", 10))
-        return _json({"items": items[(number - 1) * size:number * size], "page": number, "per_page": size,
+        return _json({"items": _window(request, items, (number - 1) * size, number * size), "page": number,
+                      "per_page": size,
                       "total_pages": -(-len(items) // size), "total": len(items)})
 
     def members_by_cursor(request: Request, items: list[Any]) -> Response:
         offset, size = _decode_cursor(request.query_params.get("cursor")), int(request.query_params.get("limit", 10))
         cursor = _encode_cursor(offset + size) if offset + size < len(items) else None
-        return _json({"results": items[offset:offset + size], "next_cursor": cursor, "has_more": cursor is not None})
+        return _json({"results": _window(request, items, offset, offset + size), "next_cursor": cursor,
+                      "has_more": cursor is not None})
 
     return Starlette(routes=[
         Route("/api/v1/groups/{group_id:int}/members", members_of(members_by_page), methods=["GET"]),

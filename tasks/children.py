@@ -43,8 +43,18 @@ from tasks.run_logger import run_logger
 @dataclass(frozen=True)
 class Parent:
     record: Any
+    key: str | None
+    """Its `parent.key` as text; None when it has none (counted by the listing's check, not told apart)."""
     label: str
-    """How messages name it: "group 42" (its `parent.key`), or "group number 7 of the listing" without one."""
+    """How messages name it: "group 42", or "group number 7 of the listing" without a key."""
+
+    @classmethod
+    def of(cls, record: Any, spec: ConnectorSpec, number: int) -> Parent:
+        """The `number`th record of the parent listing (from 1)."""
+        value = compile_path(spec.parent.key).first(record) if isinstance(record, dict) else MISSING
+        key = None if value is MISSING or value is None or isinstance(value, (dict, list)) else str(value)
+        name = spec.parent.name
+        return cls(record, key, f"{name} {key}" if key is not None else f"{name} number {number} of the listing")
 
 
 @dataclass
@@ -55,6 +65,7 @@ class Children:
     records: list[Any]
     pages: int
     verdict: Verdict
+    reread: bool = False
 
 
 def parent_listing(spec: ConnectorSpec) -> ConnectorSpec:
@@ -102,7 +113,7 @@ def _parent_value(parent: Parent, field: str) -> Any:
     return value
 
 
-def _with_parent_fields(records: list[Any], parent: Parent, fields: list[str]) -> list[Any]:
+def with_parent_fields(records: list[Any], parent: Parent, fields: list[str]) -> list[Any]:
     """Each child record with the parent's `fields` copied in as `_parent_<field>` (None where the parent has none)."""
     if not fields:
         return records
@@ -136,13 +147,13 @@ def read_children(spec: ConnectorSpec, client: httpx.Client, policy: RetryPolicy
     newest = reads[-1][1]
     again = set(_keys(mapper, newest))
     kept = [record for record, key in zip(reads[0][1], _keys(mapper, reads[0][1])) if key is None or key not in again]
-    return Children(parent, kept + newest, pages, verdict)
+    return Children(parent, kept + newest, pages, verdict, reread=True)
 
 
 def _read_once(child: ConnectorSpec, client: httpx.Client, policy: RetryPolicy, check: CompletenessCheck,
                parent: Parent, mapper: RecordMapper | None) -> tuple[int, list[Any]]:
     pages = list(check.watch(fetch_pages(child, None, policy, client)))
-    records = _with_parent_fields([record for page in pages for record in page.records], parent,
+    records = with_parent_fields([record for page in pages for record in page.records], parent,
                                   child.include_from_parent)
     if check.counts_keys:
         check.read(_keys(mapper, records))
@@ -183,7 +194,8 @@ class DependentCheck:
             return
         reason = f"{self.parent.children} of {children.parent.label}: {verdict.reason}"
         if verdict.incomplete:
-            self.incomplete.append(Verdict(False, reason, incomplete=True, cause=verdict.cause))
+            reread = "; read twice, they still do not add up" if children.reread else ""
+            self.incomplete.append(Verdict(False, reason + reread, incomplete=True, cause=verdict.cause))
         else:
             self.unproven.append(reason)
 
@@ -196,9 +208,6 @@ class DependentCheck:
 
     def unkeyed(self) -> int:
         return self._unkeyed
-
-    def keys_read(self) -> set[str]:
-        return self.keys
 
     def keys_at_the_vendor(self) -> set[str]:
         return self.keys
@@ -219,17 +228,14 @@ class DependentCheck:
 def _parents(spec: ConnectorSpec, client: httpx.Client, policy: RetryPolicy,
              check: DependentCheck) -> Iterator[Parent]:
     """The parent records, in listing order, each with its label; the listing watched by `check.parents`."""
-    name = spec.parent.name
-    key = compile_path(spec.parent.key).first
     number = 0
     for page in check.parents.watch(fetch_pages(parent_listing(spec), None, policy, client)):
         keys = []
         for record in page.records:
             number += 1
-            value = key(record) if isinstance(record, dict) else MISSING
-            value = None if value is MISSING or value is None or isinstance(value, (dict, list)) else str(value)
-            keys.append(value)
-            yield Parent(record, f"{name} {value}" if value is not None else f"{name} number {number} of the listing")
+            parent = Parent.of(record, spec, number)
+            keys.append(parent.key)
+            yield parent
         check.parents.read(keys)
 
 

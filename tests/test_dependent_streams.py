@@ -249,3 +249,43 @@ def test_okta_group_members_sync_group_by_group_through_link_header_pages(sqlite
     assert okta.members[okta.groups[-1]["id"]] == [] and len(expected) > 20
     assert (summary.fetched, summary.inserted, summary.rejected) == (len(expected), len(expected), 0)
     assert hub_members(integration) == expected
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_test_read_shows_the_parents_first_page_then_the_first_parents_children(sqlite_url, groups, tmp_path):
+    from typer.testing import CliRunner
+
+    from ihub.cli import app, console
+
+    url, data = groups
+    spec_file = tmp_path / "members.yaml"
+    spec_file.write_text(SPEC.read_text().replace("http://127.0.0.1:8765", url))
+    console.width = 250
+    result = CliRunner().invoke(app, ["connectors", "test", str(spec_file), "--pages", "1"])
+    out = result.output
+    assert result.exit_code == 0, out
+    requests = [line for line in out.splitlines() if " GET " in line and "Next request" not in line]
+    assert f"{url}/api/v1/groups?limit=20&offset=0 " in requests[0]
+    assert f"{url}/api/v1/groups/1/members?page=1&per_page=10 " in requests[1] and len(requests) == 2
+    assert "A dependent stream: the children of the first parent, group 1" in out
+    assert "The mapping makes 10 row(s) and rejects 0" in out
+    first = data.members[1][0]
+    assert f"1:{first['id']}" in out and data.records["groups"][0]["name"] in out  # _parent_ fields mapped
+    assert f"Next request: GET {url}/api/v1/groups/1/members?page=2&per_page=10" in out
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_group_whose_members_do_not_add_up_twice_ends_the_run_incomplete_naming_it(sqlite_url, groups):
+    url, data = groups
+    integration = onboarded(members_spec(url), types=["created", "updated", "deleted"])
+    data.group_faults[2] = Fault(empty_page=True)  # its pages come back empty, its total of 23 kept
+    state = sync_integration("acme/members", return_state=True)
+    assert state.is_failed()
+    log = last_log(integration)
+    assert log.status == ActionStatus.incomplete
+    assert log.message.startswith(f"incomplete: members of group 2: read 0 distinct records of the "
+                                  f"{len(data.members[2])} the vendor reports")
+    assert "; read twice, they still do not add up; what was written is kept" in log.message
+    assert "no records deleted" in log.message
+    written = hub_members(integration)
+    assert not any(key.startswith("2:") for key in written) and len(written) == log.inserted
