@@ -8,6 +8,10 @@ looking for futures. A batch's upsert runs on the task runner while the next bat
 mapped; it is waited for before the next one is submitted, so batches commit in order, and a
 batch's raw records are let go once mapped: at most two batches of rows are in memory.
 
+A dependent stream (`spec.parent`: a group's members, read once per group) streams its batches from
+`paginate-children` (tasks/children.py) instead, and a `DependentCheck` judges its parents and each
+parent's children; the rest of the run is the same.
+
 The integration's update types decide what is applied (see tasks/upsert.py). With "deleted",
 a full sync keeps the sync keys it saw (mapped and rejected records alike) and, once the last
 batch committed, marks or removes the records it did not see.

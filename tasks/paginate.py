@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import contextvars
 from collections import deque
-from contextlib import nullcontext
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Callable, Generator, Iterator, Protocol, TypeVar

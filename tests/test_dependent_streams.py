@@ -289,3 +289,17 @@ def test_a_group_whose_members_do_not_add_up_twice_ends_the_run_incomplete_namin
     assert "no records deleted" in log.message
     written = hub_members(integration)
     assert not any(key.startswith("2:") for key in written) and len(written) == log.inserted
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_the_groups_synced_too_are_an_integration_of_their_own_beside_the_members(sqlite_url, groups):
+    url, data = groups
+    groups_id = onboarded(demo_spec(url, SPEC.with_name("demo-vendor-groups.yaml")), name="groups")
+    members_id = onboarded(members_spec(url))
+    assert sync_integration("acme/groups").inserted == len(data.records["groups"])
+    assert sync_integration("acme/members").inserted == len(vendor_members(data))
+    stored_groups = hub_members(groups_id)
+    assert {key: row["name"] for key, row in stored_groups.items()} == {
+        str(group["id"]): group["name"] for group in data.records["groups"]}
+    assert {row["group_name"] for row in hub_members(members_id).values()} <= {
+        row["name"] for row in stored_groups.values()}
