@@ -8,6 +8,10 @@ looking for futures. A batch's upsert runs on the task runner while the next bat
 mapped; it is waited for before the next one is submitted, so batches commit in order, and a
 batch's raw records are let go once mapped: at most two batches of rows are in memory.
 
+A dependent stream (`spec.parent`: a group's members, read once per group) streams its batches from
+`paginate-children` (tasks/children.py) instead, and a `DependentCheck` judges its parents and each
+parent's children; the rest of the run is the same.
+
 The integration's update types decide what is applied (see tasks/upsert.py). With "deleted",
 a full sync keeps the sync keys it saw (mapped and rejected records alike) and, once the last
 batch committed, marks or removes the records it did not see.
@@ -51,6 +55,7 @@ from models.names import SYNC_FLOW, slug
 from models.redact import redact
 from models.spec import ConnectorSpec
 from tasks.authenticate import authenticate
+from tasks.children import DependentCheck, paginate_children
 from tasks.completeness import CompletenessCheck, Verdict
 from tasks.deletions import apply_deletions
 from tasks.incremental import CursorTracker, start_value
@@ -174,7 +179,7 @@ def _sync(integration: str, record, spec: ConnectorSpec, run_log: RunLog, full_r
         deletes = False
         summary.deletions_skipped = (f"no records deleted: an incremental run fetches only what changed "
                                      f"(since {since})")
-    check = CompletenessCheck(spec.pagination)
+    check = CompletenessCheck(spec.pagination) if spec.parent is None else DependentCheck(spec)
     keys = deletes or check.counts_keys  # the sync keys this run read are kept only when something needs them
     try:
         auth = authenticate(spec.auth)
@@ -188,7 +193,7 @@ def _sync(integration: str, record, spec: ConnectorSpec, run_log: RunLog, full_r
             if verdict.proven:
                 summary.completeness = _reread_note(first)
         if verdict.incomplete:
-            raise IncompleteRun(_incomplete_message(verdict, summary, deletes, tracker is not None))
+            raise IncompleteRun(_incomplete_message(verdict, summary, deletes, tracker is not None, check.can_reread))
         summary.check_rejections(spec.max_rejected_share)
         if deletes:
             _delete_missing(summary, run_log, spec, record.id, record.deleted_mode, check, verdict)
@@ -226,6 +231,8 @@ def _log_start(integration: str, spec: ConnectorSpec, run_log: RunLog, since: An
     else:
         reading = "full"
     url = f"{spec.request.base_url.rstrip('/')}/{spec.request.path.lstrip('/')}"
+    if spec.parent is not None:
+        url += f" for each {spec.parent.name} of {spec.parent.request.method} {spec.parent.request.path}"
     get_run_logger().info("%s of %s from %s: %s %s, %s; action log #%s, attempt %s (%s)", log.action, integration,
                           spec.vendor, spec.request.method, url, reading, log.id, log.attempt, log.trigger.value)
 
@@ -234,8 +241,8 @@ class _Read:
     """Reads the listing, a batch of pages at a time: maps, upserts and counts each batch (see above)."""
 
     def __init__(self, spec: ConnectorSpec, auth, integration_id: int, update_types: list[str],
-                 summary: SyncSummary, run_log: RunLog, check: CompletenessCheck, tracker: CursorTracker | None,
-                 keys: bool):
+                 summary: SyncSummary, run_log: RunLog, check: CompletenessCheck | DependentCheck,
+                 tracker: CursorTracker | None, keys: bool):
         self.spec, self.auth, self.integration_id, self.update_types = spec, auth, integration_id, update_types
         self.summary, self.run_log, self.check, self.tracker, self.keys = summary, run_log, check, tracker, keys
 
@@ -245,7 +252,8 @@ class _Read:
         first = self.check.passes[0].keys if again else None
         writing = None  # the previous batch's upsert, still running while the next batch is fetched
         try:
-            for batch in apart(paginate(spec, self.auth, self.check, spec.batch_records)):
+            pages = paginate if spec.parent is None else paginate_children  # a dependent stream: per parent
+            for batch in apart(pages(spec, self.auth, self.check, spec.batch_records)):
                 mapped = map_records(quote(batch.records), spec, wait_for=[batch])
                 if self.tracker is not None:
                     self.tracker.see(batch.records)
@@ -296,17 +304,21 @@ def _reread_note(first: Verdict) -> str:
     return f"re-read the listing once: {first.cause} ({first.reason}); read twice, it adds up"
 
 
-def _incomplete_message(verdict: Verdict, summary: SyncSummary, deletes: bool, incremental: bool) -> str:
+def _incomplete_message(verdict: Verdict, summary: SyncSummary, deletes: bool, incremental: bool,
+                        reread: bool) -> str:
+    """`reread`: the whole listing was read twice (a dependent stream re-reads each parent's children instead,
+    and its verdict says so)."""
     kept = [f"what was written is kept ({summary.inserted} inserted, {summary.updated} updated)"]
     if deletes:
         kept.append("no records deleted")
     if incremental:
         kept.append("the incremental cursor was not moved")
-    return f"incomplete: {verdict.reason}; read twice, the listing still does not add up; {', '.join(kept)}"
+    twice = "; read twice, the listing still does not add up" if reread else ""
+    return f"incomplete: {verdict.reason}{twice}; {', '.join(kept)}"
 
 
 def _delete_missing(summary: SyncSummary, run_log: RunLog, spec: ConnectorSpec, integration_id: int,
-                    mode: DeletedMode, check: CompletenessCheck, verdict: Verdict) -> None:
+                    mode: DeletedMode, check: CompletenessCheck | DependentCheck, verdict: Verdict) -> None:
     """Apply "deleted" after a full sync that proved it read every record, unless the vendor returned
     nothing at all or some records could not be told apart: deleting after a run that may have missed
     records removes records that still exist."""

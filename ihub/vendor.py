@@ -16,6 +16,11 @@ delete or an update made just before the Nth request). `data.latency` (`--latenc
 every API answer as a distant vendor's would be, without holding up the other requests; every API
 request's arrival time is kept in `data.arrivals`, so tests can count requests per second.
 
+Groups of users (`/api/v1/groups`, by offset) have members, listed per group for dependent streams:
+`/api/v1/groups/<id>/members` by page number (`page`, `per_page`, `total`), `/api/cursor/groups/<id>/members`
+by a cursor in the body; both take `updated_since`. `data.members` holds them by group id, and
+`data.group_faults` makes one group's members answer a fault every time.
+
 `/api/v1` lists records in their stored order (as added, unless a mutation inserted one
 elsewhere), or as `sort` asks (`id`, `updated_at,id`); an `updated_since` listing is ordered by
 `updated_at,id`, so an updated record moves to its end. `POST /oauth/token` is an OAuth2 token
@@ -87,6 +92,23 @@ def make_users(count: int) -> list[dict[str, Any]]:
             "phone": f"+1-555-{n % 10000:04d}",
         })
     return users
+
+
+def make_groups(count: int, users: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[int, list[Any]]]:
+    """Groups of users, and each group's members by group id: up to 25 a group, every seventh group
+    empty, a user in several groups; the first member of a group is its owner."""
+    rng = random.Random(11)
+    groups, members = [], {}
+    for n in range(1, count + 1):
+        groups.append({"id": n, "name": f"{_DEPARTMENTS[n % len(_DEPARTMENTS)]} team {n}",
+                       "updated_at": (_EPOCH + timedelta(hours=n)).strftime(_STAMP)})
+        size = 0 if n % 7 == 0 or not users else rng.randrange(1, min(25, len(users)) + 1)
+        chosen = sorted(rng.sample(range(len(users)), size))
+        members[n] = [{"id": users[i]["id"], "email": users[i]["email"], "name": dict(users[i]["name"]),
+                       "role": "owner" if place == 0 else "member",
+                       "updated_at": (_EPOCH + timedelta(hours=n, minutes=place)).strftime(_STAMP)}
+                      for place, i in enumerate(chosen)]
+    return groups, members
 
 
 def make_assets(count: int, users: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -198,6 +220,13 @@ class VendorData:
     """Seconds added to every API answer (awaited, so other requests are served meanwhile)."""
     arrivals: list[float] = field(default_factory=list)
     """When each API request arrived (`time.monotonic()`), in order."""
+
+    members: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    """Each group's members, by group id (the groups are `records["groups"]`); a group listed without
+    an entry here answers 404 for its members, as a group deleted in between does."""
+    group_faults: dict[int, Fault] = field(default_factory=dict)
+    """Answered to every request for that group's members (a broken group); an `empty_page` fault empties
+    each of its pages, the total kept."""
 
     json_content_type: str = "application/json"
     """The content type the listings are labelled with; some vendors (and moto) say text/html."""
@@ -403,8 +432,9 @@ def build_app(data: VendorData) -> Starlette:
                               "message": "The request signature we calculated does not match the signature you "
                                          "provided. Check your AWS Secret Access Key and signing method."}, 403)
             return _json({"error": "invalid or missing API token"}, 401)
-        if request.path_params["kind"] not in data.records:
-            return _json({"error": f"no such collection: {request.path_params['kind']}"}, 404)
+        kind = request.path_params.get("kind")
+        if kind is not None and kind not in data.records:
+            return _json({"error": f"no such collection: {kind}"}, 404)
         return None
 
     async def prelude(request: Request) -> Response | None:
@@ -542,7 +572,45 @@ def build_app(data: VendorData) -> Starlette:
             answer["NextToken"] = _encode_cursor(offset + size)
         return _json(answer)
 
+    def members_of(handler):
+        """A group's members, paged by `handler`; 404 for a group without members on record."""
+
+        async def endpoint(request: Request) -> Response:
+            if early := await prelude(request):
+                return early
+            group = request.path_params["group_id"]
+            fault = data.group_faults.get(group)
+            if fault is not None:
+                if not fault.empty_page:
+                    return await fault.answer()
+                request.state.empty_page = True
+            if group not in data.members:
+                return _json({"error": f"no such group: {group}"}, 404)
+            items = data.members[group]
+            if since := request.query_params.get("updated_since"):
+                items = [item for item in items if item["updated_at"] >= since]
+            try:
+                return handler(request, items)
+            except (TypeError, ValueError):
+                return _json({"error": "paging values must be integers or cursors this API handed out"}, 400)
+
+        return endpoint
+
+    def members_by_page(request: Request, items: list[Any]) -> Response:
+        number, size = int(request.query_params.get("page", 1)), int(request.query_params.get("per_page", 10))
+        return _json({"items": _window(request, items, (number - 1) * size, number * size), "page": number,
+                      "per_page": size,
+                      "total_pages": -(-len(items) // size), "total": len(items)})
+
+    def members_by_cursor(request: Request, items: list[Any]) -> Response:
+        offset, size = _decode_cursor(request.query_params.get("cursor")), int(request.query_params.get("limit", 10))
+        cursor = _encode_cursor(offset + size) if offset + size < len(items) else None
+        return _json({"results": _window(request, items, offset, offset + size), "next_cursor": cursor,
+                      "has_more": cursor is not None})
+
     return Starlette(routes=[
+        Route("/api/v1/groups/{group_id:int}/members", members_of(members_by_page), methods=["GET"]),
+        Route("/api/cursor/groups/{group_id:int}/members", members_of(members_by_cursor), methods=["GET"]),
         Route("/api/v1/{kind}", styled(by_offset), methods=["GET"]),
         Route("/api/v1/{kind}/{record_id}", write, methods=["PUT"]),
         Route("/api/pages/{kind}", styled(by_page), methods=["GET"]),
@@ -579,10 +647,12 @@ def _decode_cursor(cursor: str | None) -> int:
 
 
 def make_vendor(assets: int = 2500, users: int = 500, token: str | None = None,
-                prerender: list[int] | None = None, latency: float = 0.0) -> VendorData:
+                prerender: list[int] | None = None, latency: float = 0.0, groups: int = 30) -> VendorData:
     people = make_users(users)
+    group_list, members = make_groups(groups, people)
     data = VendorData(token=token or secrets.token_urlsafe(24),
-                      records={"assets": make_assets(assets, people), "users": people}, latency=latency)
+                      records={"assets": make_assets(assets, people), "users": people, "groups": group_list},
+                      members=members, latency=latency)
     if prerender:
         data.prerender(prerender)
     return data

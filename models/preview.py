@@ -33,6 +33,8 @@ class Preview(BaseModel):
     """What a test-read of a spec found."""
 
     vendor: str
+    parent: str | None = Field(default=None, description='a dependent stream: the parent whose children were '
+                                                         'read, "group 1"')
     requests: list[RequestShown] = Field(default_factory=list)
     pages: list[str] = Field(default_factory=list, description='where each page read is: "offset 100", "page 2"')
     records_path: str

@@ -126,7 +126,8 @@ class HttpSpec(_Strict):
         default=4, ge=1, le=32,
         description="page requests in flight at once where the next pages are known ahead (offset and page "
                     "pagination), inside requests_per_second; cursor and next-URL pagination fetch the next "
-                    "page while the current one is written",
+                    "page while the current one is written; a dependent stream reads this many parents' "
+                    "children at once",
     )
     status_rules: dict[int, Literal["retry", "ignore", "fail"]] = Field(
         default_factory=dict,
@@ -495,6 +496,56 @@ class ScheduleSpec(_Strict):
         return " ".join(value.split())
 
 
+PARENT_PLACEHOLDER = re.compile(r"\{parent\.([^{}]*)\}")
+"""`{parent.id}`, `{parent.profile.name}`: a value of the parent record, in a dependent stream's request."""
+PARENT_PREFIX = "_parent_"
+"""`include_from_parent: [id, profile.name]` adds `_parent_id` and `_parent_profile_name` to each child record."""
+
+
+def parent_fields(value: Any) -> list[str]:
+    """The parent record paths a request value reads: "/groups/{parent.id}/members" -> ["id"]; dicts and lists
+    are searched through (a POST body)."""
+    if isinstance(value, str):
+        return PARENT_PLACEHOLDER.findall(value)
+    if isinstance(value, dict):
+        return [found for item in value.values() for found in parent_fields(item)]
+    if isinstance(value, list):
+        return [found for item in value for found in parent_fields(item)]
+    return []
+
+
+def included_name(path: str) -> str:
+    """The key a parent field is copied under in each child record: id -> _parent_id, profile.name ->
+    _parent_profile_name."""
+    return PARENT_PREFIX + "_".join(path_keys(path) or (path,))
+
+
+class ParentRequest(_Strict):
+    """Where the parent records are listed: a path on the spec's own base URL, with its auth and headers."""
+
+    path: str = Field(min_length=1, description="path of the parent listing, e.g. /api/v1/groups")
+    method: Literal["GET", "POST"] = "GET"
+    params: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    body: dict[str, Any] | None = Field(default=None, description="JSON body, for POST listings")
+
+
+class ParentSpec(_Strict):
+    """The records a dependent stream runs once per (groups, for /groups/{parent.id}/members).
+
+    They are read only to drive the children: the spec's target gets the children. The parent
+    listing is read whole every run (a parent that did not change may have children that did), on
+    the spec's base URL with its auth, headers and http settings (one rate limit for both).
+    """
+
+    name: str = Field(default="parent", min_length=1, description="what one parent is called in messages, e.g. group")
+    children: str = Field(default="records", min_length=1,
+                          description="what a parent's child records are called in messages, e.g. members")
+    key: JsonPath = Field(default="id", description="the parent field messages name a parent by: group 42")
+    request: ParentRequest
+    pagination: Pagination = Field(default_factory=NoPagination)
+    records: RecordSelector = Field(default_factory=RecordSelector)
+
+
 class ConnectorSpec(_Strict):
     """A universal-connector integration: request, auth, pagination, records, mapping, target."""
 
@@ -513,6 +564,12 @@ class ConnectorSpec(_Strict):
     target: TargetSpec
     incremental: IncrementalSpec | None = None
     export: ExportSpec | None = Field(default=None, description="how to push one hub record back to the vendor")
+    parent: ParentSpec | None = Field(
+        default=None, description="a dependent stream: the request runs once per parent record, "
+                                  "with {parent.<field>} in request.path, params or body")
+    include_from_parent: list[JsonPath] = Field(
+        default_factory=list, description="parent fields copied into each child record as _parent_<field>, "
+                                          "e.g. [id, name] -> _parent_id, _parent_name")
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
     max_rejected_share: float = Field(
         default=0.5, ge=0, le=1,
@@ -548,11 +605,41 @@ class ConnectorSpec(_Strict):
                 )
         if self.export is not None:
             self._check_export(self.export)
+        self._check_parent()
         sort = getattr(self.pagination, "sort", None)
         if sort is not None and sort.param in (self.request.params if self.pagination.location == "query"
                                                  else self.request.body or {}):
             raise ValueError(f"pagination.sort: '{sort.param}' is also set in the request; give the order in one place")
         return self
+
+    def _check_parent(self) -> None:
+        """A `{parent.<field>}` needs a declared parent, and a declared parent needs one: else every
+        parent would send the same request."""
+        request = self.request
+        used = {"request.path": parent_fields(request.path), "request.params": parent_fields(request.params),
+                "request.body": parent_fields(request.body)}
+        where = next((place for place, fields in used.items() if fields), None)
+        if self.parent is None:
+            if where is not None:
+                raise ValueError(f"{where}: {{parent.{used[where][0]}}} needs a parent stream: declare it under "
+                                 "parent: (its request.path, pagination and records)")
+            if self.include_from_parent:
+                raise ValueError("include_from_parent: copies fields of a parent record, so it needs a parent "
+                                 "stream: declare it under parent:")
+            return
+        if where is None:
+            raise ValueError("parent: the request takes nothing from the parent record, so every parent would "
+                             "send the same request; put {parent.<field>} in request.path, params or body, "
+                             "e.g. /groups/{parent.id}/members")
+        for place, fields in used.items():
+            for field in fields:
+                if not path_keys(field):
+                    raise ValueError(f"{place}: {{parent.{field}}} must name one field of the parent record, "
+                                     "e.g. {parent.id} or {parent.profile.name}")
+        for field in self.include_from_parent:
+            if not path_keys(field):
+                raise ValueError(f"include_from_parent: '{field}' must name one field of the parent record, "
+                                 "e.g. id or profile.name")
 
     def _check_export(self, export: ExportSpec) -> None:
         mapped = ", ".join(sorted(self.mapping))

@@ -42,6 +42,7 @@ from models.spec_hints import (
     top_level_keys,
     unified_diff,
 )
+from tasks.children import Parent, child_spec, parent_listing, with_parent_fields
 from tasks.http import RetryPolicy
 from tasks.map import RecordMapper
 from tasks.paginate import Page, PageRequest, Stop, fetch_pages, paginator_for
@@ -121,16 +122,60 @@ def _shown_request(exchange: _Exchange) -> RequestShown:
 
 def preview_spec(spec: ConnectorSpec, auth: httpx.Auth | None, pages: int = 2,
                  policy: RetryPolicy | None = None) -> Preview:
-    """Fetch the first `pages` pages of `spec`'s endpoint, map them, and explain; nothing is written."""
-    recorder = _Recorder(auth)
-    spec_max = getattr(spec.pagination, "max_pages", None)
-    limited = spec
-    if not isinstance(spec.pagination, NoPagination):
-        limit = min(pages, spec_max) if spec_max else pages
-        limited = spec.model_copy(update={"pagination": spec.pagination.model_copy(update={"max_pages": limit})})
+    """Fetch the first `pages` pages of `spec`'s endpoint, map them, and explain; nothing is written.
+
+    A dependent stream's: the first page of its parents, then the first parent's children."""
     policy = policy or RetryPolicy.from_spec(spec.http)
     policy.max_attempts = min(policy.max_attempts, TEST_ATTEMPTS)
     policy.max_delay = min(policy.max_delay, TEST_MAX_BACKOFF_SECONDS)
+    if spec.parent is not None:
+        return _preview_children(spec, auth, pages, policy)
+    return _preview(spec, auth, pages, policy)
+
+
+def _limited(spec: ConnectorSpec, pages: int) -> ConnectorSpec:
+    """`spec` stopping after `pages` pages (or its own max_pages, if fewer)."""
+    if isinstance(spec.pagination, NoPagination):
+        return spec
+    spec_max = spec.pagination.max_pages
+    limit = min(pages, spec_max) if spec_max else pages
+    return spec.model_copy(update={"pagination": spec.pagination.model_copy(update={"max_pages": limit})})
+
+
+def _preview_children(spec: ConnectorSpec, auth: httpx.Auth | None, pages: int, policy: RetryPolicy) -> Preview:
+    """The parents' first page, then a test-read of the first parent's children, as a run reads them."""
+    recorder = _Recorder(auth)
+    listing = fetch_pages(_limited(parent_listing(spec), 1), recorder, policy)
+    first, error = None, None
+    try:
+        first = next((page.records[0] for page in listing if page.records), None)
+    except HubError as exc:
+        error = redact(str(exc))
+    finally:
+        listing.close()
+    shown = [_shown_request(exchange) for exchange in recorder.exchanges]
+    parent = spec.parent
+    if first is None:
+        return Preview(vendor=spec.vendor, records_path=spec.records.path, requests=shown, error=error or (
+            f"the {parent.name} listing ({parent.request.path}) had no {parent.name}s on its first page, "
+            f"so there are no {parent.children} to read"))
+    of = Parent.of(first, spec, 1)
+    try:
+        child = child_spec(spec, of).model_copy(update={"parent": None})
+    except HubError as exc:
+        return Preview(vendor=spec.vendor, records_path=spec.records.path, requests=shown, parent=of.label,
+                       error=redact(str(exc)))
+    preview = _preview(child, auth, pages, policy, of)
+    preview.requests[:0] = shown
+    preview.parent = of.label
+    return preview
+
+
+def _preview(spec: ConnectorSpec, auth: httpx.Auth | None, pages: int, policy: RetryPolicy,
+             parent: Parent | None = None) -> Preview:
+    """The test-read of one listing; `parent`: the parent record whose children it is."""
+    recorder = _Recorder(auth)
+    limited = _limited(spec, pages)
     preview = Preview(vendor=spec.vendor, records_path=spec.records.path)
     read: list[Page] = []
     stopped: Stop | None = None
@@ -147,6 +192,8 @@ def preview_spec(spec: ConnectorSpec, auth: httpx.Auth | None, pages: int = 2,
     preview.requests = [_shown_request(exchange) for exchange in recorder.exchanges]
     preview.pages = [page.at for page in read]
     records = [record for page in read for record in page.records]
+    if parent is not None:
+        records = with_parent_fields(records, parent, spec.include_from_parent)
     preview.record_count = len(records)
     preview.records = records[:SHOWN]
     _map(spec, records, preview)

@@ -52,7 +52,8 @@ def serving(app: Starlette) -> Iterator[str]:
         yield url
 
 
-# --- Okta: GET /api/v1/users, `Authorization: SSWS <token>`, pages by the Link header --------------
+# --- Okta: GET /api/v1/users, /api/v1/groups and /api/v1/groups/{id}/users; `Authorization: SSWS <token>`,
+# --- pages by the Link header (`after` the last id of the page) ----------------------------------------
 
 OKTA_STATUSES = ["ACTIVE", "ACTIVE", "ACTIVE", "SUSPENDED", "PROVISIONED", "DEPROVISIONED"]
 
@@ -61,31 +62,55 @@ OKTA_STATUSES = ["ACTIVE", "ACTIVE", "ACTIVE", "SUSPENDED", "PROVISIONED", "DEPR
 class Okta:
     token: str = field(default_factory=lambda: "00" + secrets.token_urlsafe(30))
     users: list[dict[str, Any]] = field(default_factory=lambda: okta_users(48))
+    groups: list[dict[str, Any]] = field(default_factory=lambda: okta_groups(7))
+    members: dict[str, list[str]] = field(default_factory=dict)
+    """Group id -> the ids of its member users (the last group has none)."""
+
+    def __post_init__(self) -> None:
+        listed = [user["id"] for user in self.listed()]
+        for n, group in enumerate(self.groups):
+            self.members.setdefault(group["id"], [] if n == len(self.groups) - 1 else listed[n::3])
 
     def listed(self) -> list[dict[str, Any]]:
         """What `GET /api/v1/users` returns: every user but the deactivated (DEPROVISIONED) ones."""
         return [user for user in self.users if user["status"] != "DEPROVISIONED"]
 
-    def app(self) -> Starlette:
-        async def list_users(request: Request) -> Response:
-            if not secrets.compare_digest(request.headers.get("authorization", ""), f"SSWS {self.token}"):
-                return _okta_error(401, "E0000011", "Invalid token provided")
-            try:
-                limit = int(request.query_params.get("limit", 200))
-            except ValueError:
-                return _okta_error(400, "E0000001", "Api validation failed: limit")
-            limit = max(1, min(limit, 200))
-            users = self.listed()
-            after = request.query_params.get("after")
-            start = next((i + 1 for i, user in enumerate(users) if user["id"] == after), 0)
-            response = _json(users[start:start + limit])
-            response.headers.append("Link", f'<{request.url}>; rel="self"')
-            if start + limit < len(users):
-                following = request.url.replace_query_params(limit=limit, after=users[start + limit - 1]["id"])
-                response.headers.append("Link", f'<{following}>; rel="next"')
-            return response
+    def group_users(self, group_id: str) -> list[dict[str, Any]]:
+        ids = set(self.members[group_id])
+        return [user for user in self.users if user["id"] in ids]
 
-        return Starlette(routes=[Route("/api/v1/users", list_users)])
+    def app(self) -> Starlette:
+        def paged(items_of):
+            async def endpoint(request: Request) -> Response:
+                if not secrets.compare_digest(request.headers.get("authorization", ""), f"SSWS {self.token}"):
+                    return _okta_error(401, "E0000011", "Invalid token provided")
+                try:
+                    limit = int(request.query_params.get("limit", 200))
+                except ValueError:
+                    return _okta_error(400, "E0000001", "Api validation failed: limit")
+                limit = max(1, min(limit, 200))
+                items = items_of(request)
+                if items is None:
+                    return _okta_error(404, "E0000007", f"Not found: Resource not found: "
+                                                        f"{request.path_params['group_id']} (UserGroup)")
+                after = request.query_params.get("after")
+                start = next((i + 1 for i, item in enumerate(items) if item["id"] == after), 0)
+                response = _json(items[start:start + limit])
+                response.headers.append("Link", f'<{request.url}>; rel="self"')
+                if start + limit < len(items):
+                    following = request.url.replace_query_params(limit=limit, after=items[start + limit - 1]["id"])
+                    response.headers.append("Link", f'<{following}>; rel="next"')
+                return response
+
+            return endpoint
+
+        def members(request: Request) -> list[dict[str, Any]] | None:
+            group_id = request.path_params["group_id"]
+            return self.group_users(group_id) if group_id in self.members else None
+
+        return Starlette(routes=[Route("/api/v1/users", paged(lambda request: self.listed())),
+                                 Route("/api/v1/groups", paged(lambda request: self.groups)),
+                                 Route("/api/v1/groups/{group_id}/users", paged(members))])
 
 
 def okta_users(count: int) -> list[dict[str, Any]]:
@@ -107,6 +132,19 @@ def okta_users(count: int) -> list[dict[str, Any]]:
             "credentials": {"password": {}, "provider": {"type": "OKTA", "name": "OKTA"}},
         })
     return users
+
+
+def okta_groups(count: int) -> list[dict[str, Any]]:
+    groups = []
+    for n in range(1, count + 1):
+        stamp = (_EPOCH + timedelta(days=n)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        groups.append({
+            "id": f"00g{n:05d}grp{n * 104729 % 10**9:09d}"[:20],
+            "created": stamp, "lastUpdated": stamp, "lastMembershipUpdated": stamp,
+            "objectClass": ["okta:user_group"], "type": "OKTA_GROUP",
+            "profile": {"name": f"{_DEPARTMENTS[n % len(_DEPARTMENTS)]} {n}", "description": f"Team {n}"},
+        })
+    return groups
 
 
 def _okta_error(status: int, code: str, summary: str) -> Response:

@@ -67,7 +67,7 @@ def test_a_template_that_does_not_validate_names_its_file_and_fields(tmp_path):
     text = (TEMPLATES / "okta.yaml").read_text()
     broken = tmp_path / "okta.yaml"
     broken.write_text(text.replace("prefix: SSWS", "prefix: SSWS\n  service: ssm")
-                      .replace("type: advanced", "type: sideways")
+                      .replace("type: advanced", "type: sideways", 1)  # the users data type's
                       .replace("https://{tenant}.okta-emea.com", "https://okta-emea.com/{tenant}"))
     with pytest.raises(PartnerError) as failed:
         load_catalog(tmp_path)

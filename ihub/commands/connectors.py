@@ -132,6 +132,9 @@ def _show(preview) -> None:
         seconds = f"{request.seconds * 1000:.0f} ms" if request.seconds is not None else "—"
         requests.add_row(str(number), request.method, escape(url), status, seconds)
     console.print(requests)
+    if preview.parent:
+        console.print(f"A dependent stream: the children of the first parent, {escape(preview.parent)}",
+                      highlight=False)
     console.print(f"Records at {escape(preview.records_path)}: {preview.record_count} in "
                   f"{len(preview.pages)} page(s) ({', '.join(preview.pages) or 'none'})", highlight=False)
     if preview.records:
