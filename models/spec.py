@@ -617,6 +617,14 @@ class ConnectorSpec(_Strict):
         singular = {"asset": "Asset", "person": "Person"}.get(self.target.object, self.target.custom_type)
         return f"Export {singular}"
 
+    def document(self) -> dict[str, Any]:
+        """The spec as an operator edits it (its YAML file): defaults left out, but the pagination's `type`
+        kept even where it is its block's default, since it says which block it is."""
+        data = self.model_dump(mode="json", exclude_defaults=True)
+        if "pagination" in data:
+            data["pagination"] = {"type": self.pagination.type, **data["pagination"]}
+        return data
+
     @classmethod
     def parse(cls, data: Any, source: str = "spec") -> ConnectorSpec:
         """Validate `data`, turning pydantic's errors into one readable `SpecError`."""
