@@ -79,9 +79,9 @@ def fill_step_1(page, vendor_url: str, records_path: str, **values: str) -> None
     `values` by field name (offset-limit: the Limit/Offset block's Limit)."""
     fields = {"vendor": "Demo Asset Vendor", "base_url": vendor_url, "path": "/api/v1/assets",
               "records_path": records_path, "offset-limit": "25", "offset-total_path": "meta.total", **values}
+    page.get_by_label("Limit/Offset").check()  # which shows its fields
     for name, value in fields.items():
         page.locator(f"#field-{name}").fill(value)
-    page.get_by_label("Limit/Offset").check()
 
 
 def beside(page, field: str):
@@ -179,7 +179,8 @@ def test_from_an_empty_hub_to_a_scheduled_tested_synced_connector_in_the_browser
     # Test: the wrong records path explained, its suggestion applied, then the records found
     page.get_by_role("button", name="Test").click()
     report = page.locator(".report")
-    expect(report).to_contain_text("Records at $.assets: 0 in 1 page(s)")
+    expect(report).to_contain_text("record path '$.assets' is not in the Demo Asset Vendor response")
+    expect(report).to_contain_text("Records at $.assets: 0 in 0 page(s)")
     expect(report).to_contain_text("The answer's top-level keys: data, meta")
     expect(report.locator(".diff")).to_contain_text("+  path: $.data.assets")
     expect(report.locator(".requests")).to_contain_text("/api/v1/assets?limit=25&offset=0")
