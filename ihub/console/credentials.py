@@ -143,10 +143,8 @@ def credentials_page(request: Request):
 
 
 def _reaching(request: Request, reaching: prefect_reach.Reaching, title: str):
-    from ihub.credentials import prefect_server
-
     return render(request, "credentials_reaching.html", 503 if reaching.problem else 200, title=title,
-                  reaching=reaching, prefect_server=prefect_server(), refresh=REFRESH_SECONDS)
+                  reaching=reaching, refresh=REFRESH_SECONDS)
 
 
 # -- New -------------------------------------------------------------------------------------------
@@ -155,9 +153,11 @@ def _reaching(request: Request, reaching: prefect_reach.Reaching, title: str):
 def new_page(request: Request, type: str = "", return_to: str = ""):
     """The type first (a GET form, so it works without JavaScript), then that type's fields."""
     return_to = checked_return_to(return_to)
-    prefect_reach.reach()  # under way while the operator types
+    reaching = prefect_reach.reach()  # under way while the operator chooses
     if type not in TYPE_LABELS:
         return _type_step(request, return_to, problem="Choose a type of credentials." if type else None)
+    if reaching is not None:  # the form shows the server, and the type's defaults come from its block
+        return _reaching(request, reaching, f"New Credentials: {TYPE_LABELS[type]}")
     return _new_form(request, type, return_to)
 
 
@@ -300,14 +300,15 @@ def delete(request: Request, name: str):
 # -- the fields of a type --------------------------------------------------------------------------
 
 def _fields(auth_type: str, settings: dict[str, Any], secrets_set: dict[str, bool] | None = None) -> list[FormField]:
-    """A type's settings (with their values) then its secrets (always blank), as the form asks for them."""
+    """A type's settings (with their values) and secrets (always blank), in the order the form asks for them."""
     kind = CREDENTIAL_TYPES[auth_type]
     fields = [FormField(name, FIELDS[name], False, name in kind.required_settings, _shown(settings.get(name)))
               for name in kind.settings]
     required = kind.required_secrets(settings)
     fields += [FormField(name, FIELDS[name], True, name in required and secrets_set is None)
                for name in kind.secrets]
-    return fields
+    order = list(FIELDS)  # a secret beside the setting it goes with: client ID then client secret
+    return sorted(fields, key=lambda f: order.index(f.name))
 
 
 def _shown(value: Any) -> str:

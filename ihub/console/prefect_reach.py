@@ -4,7 +4,8 @@ Credentials are Prefect blocks. With no PREFECT_API_URL the first read starts an
 (~8-15 s), and a server that does not answer keeps Prefect's client retrying: a page that waited
 would hang. So a page that needs Prefect asks `reach()` first. The first time, one background
 thread reads the credentials listing; the page says which server is being reached and refreshes
-itself until it answers (or shows why it did not, then tries again on the next visit).
+itself until it answers (or shows why it did not, then tries again on the next visit). Even
+importing Prefect takes seconds (tens on a busy machine), so that too happens in the thread.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Reaching:
 
     started: float = field(default_factory=time.monotonic)
     done: threading.Event = field(default_factory=threading.Event)
+    server: str | None = None  # which server, once Prefect is imported (a page never waits for that import)
     problem: str | None = None
 
     @property
@@ -71,9 +73,10 @@ def wait_until_reached() -> None:
 
 def _try(attempt: Reaching) -> None:
     global _reached
-    from ihub.credentials import list_credentials  # Prefect loads here, not with the page
-
     try:
+        from ihub.credentials import list_credentials, prefect_server  # Prefect loads here, not with the page
+
+        attempt.server = prefect_server()
         list_credentials()
         with _lock:
             _reached = True
