@@ -16,9 +16,9 @@ from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
 
-from ihub.console import auth, customers, endpoints, integrations, manager, partners, status
+from ihub.console import auth, customers, endpoints, integrations, manager, mapping, partners, status
 
-SCREENS = (auth, customers, endpoints, integrations, manager, partners, status)
+SCREENS = (auth, customers, endpoints, integrations, manager, mapping, partners, status)
 STATIC = Path(__file__).parent / "static"
 
 
