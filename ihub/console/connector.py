@@ -15,7 +15,10 @@ from fastapi import Form, Request
 from sqlmodel import Session
 
 from ihub.api.deps import Db
+from ihub.console.credentials import new_credentials_url
+from ihub.console.mapping import mapping_url
 from ihub.console.pages import console_router, form_errors, redirect, render, said
+from ihub.console.prefect_reach import reach
 from ihub.console.spec_form import (
     PAGINATION_FIELDS,
     PAGINATION_LABELS,
@@ -159,7 +162,15 @@ async def save_request_step(request: Request, db: Db, customer: str, name: str):
 # ---------------------------------------------------------------- step 2: add credentials
 
 def _credentials_listing() -> tuple[list, str | None]:
-    """The credentials blocks (never a secret), or why they cannot be listed now."""
+    """The credentials blocks (never a secret), or why they cannot be listed now: the Prefect server is
+    still being reached in the background (prefect_reach), so the page never hangs on it."""
+    attempt = reach()
+    if attempt is not None:
+        if not attempt.done.is_set():
+            at = f" at {attempt.server}" if attempt.server else ""
+            return [], (f"the Prefect server{at} is being reached ({attempt.seconds} s so far); "
+                        "reload this page in a moment")
+        return [], attempt.problem
     from ihub.credentials import list_credentials  # Prefect: only on this step
 
     try:
@@ -176,7 +187,7 @@ def _credentials_page(request: Request, db: Session, customer: str, integration:
     return render(request, "connector_credentials.html", status_code, **frame(request, db, customer, integration, "credentials"),
                   listing=listing, unavailable=unavailable, chosen=chosen,
                   missing=chosen if chosen != "none" and chosen not in listed else None, errors=errors or {}, problem=problem,
-                  create_url=f"/credentials/new?return_to={quote(here, safe='')}")
+                  create_url=new_credentials_url(here))
 
 
 @router.get("/customers/{customer}/integrations/{name}/connector/credentials")
@@ -240,6 +251,7 @@ def _mapping_page(request: Request, db: Session, customer: str, integration: Int
     rows = mapping_rows(db, integration)
     return render(request, "connector_mapping.html", status_code, **frame(request, db, customer, integration, "mapping"),
                   rows=rows, sync_key=next((row.target_field for row in rows if row.is_sync_key), ""),
+                  editor_url=mapping_url(customer, integration.name, step_url(customer, integration.name, "launch")),
                   errors=errors or {}, target=connector_spec(db, integration).target)
 
 

@@ -5,8 +5,7 @@ applied suggestion fixes it, "Run now" reaching Completed with the records in th
 as YAML while it is Active without losing them). Screenshots go under screenshots/ (seed004-*).
 
 Here a Prefect server, the demo vendor and `ihub api` (IHUB_ALLOWED_HOSTS=127.0.0.1) run for the
-module. The demo vendor's credentials are saved through the REST API's credentials service, since
-the console's credentials page is another screen's (branch creds).
+module; the credentials are created on the console's own Credentials page, from step 2.
 """
 
 from __future__ import annotations
@@ -56,10 +55,6 @@ def connector_hub(tmp_path_factory):
         with background([str(BIN / "ihub"), "api", "--host", "127.0.0.1", "--port", str(port)], env,
                         home / "api.log") as api:
             wait_for(lambda: _answers(httpx, url), 60, f"the web app (see {home / 'api.log'})", process=api)
-            created = httpx.post(f"{url}/api/v1/credentials", headers={"Authorization": f"Bearer {ADMIN}"},
-                                 json={"name": TOKEN_BLOCK, "type": "api_token", "secrets": {"token": vendor.token}},
-                                 timeout=120)
-            assert created.status_code == 201, created.text
             yield {"url": url, "vendor": vendor_url, "api_url": api_url, "token": vendor.token}
         assert vendor.token.encode() not in (home / "api.log").read_bytes(), "the token reached the web app's log"
 
@@ -121,7 +116,7 @@ def test_each_guided_step_refuses_a_bad_value_beside_its_field(operator, connect
     page.get_by_role("button", name="Save and continue").click()
     expect(page.locator(".flash.success")).to_contain_text("Integration 'assets' added (Inactive)")
 
-    expect(page.get_by_label("Credentials")).to_contain_text(f"{TOKEN_BLOCK} (api_token)")
+    expect(page.get_by_label("Credentials")).to_have_value("none")
     page.get_by_role("button", name="Save and continue").click()  # None: an open API is a choice too
     page.get_by_label("Cron").fill("0 25 * * *")
     page.get_by_label("Time zone").fill("Mars/Olympus")
@@ -169,9 +164,16 @@ def test_from_an_empty_hub_to_a_scheduled_tested_synced_connector_in_the_browser
     docs_screenshot(page, "connector-step-1")
     page.get_by_role("button", name="Save and continue").click()
 
-    # 2. Add credentials
+    # 2. Add credentials: created on the Credentials page, which comes back here with them chosen
     expect(page.locator(".steps [aria-current=step]")).to_have_text("Add credentials")
-    page.get_by_label("Credentials").select_option(f"api_token:{TOKEN_BLOCK}")
+    page.get_by_role("link", name="Create credentials").click()
+    page.get_by_label(re.compile("^API Token Authentication")).check()
+    page.get_by_role("button", name="Next").click()
+    page.locator("#field-name").fill(TOKEN_BLOCK)
+    page.get_by_label("Token").fill(connector_hub["token"])
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(f"**/connector/credentials?credentials={TOKEN_BLOCK}")
+    expect(page.get_by_label("Credentials")).to_have_value(f"api_token:{TOKEN_BLOCK}")
     screenshot(page, "seed004-2-add-credentials")
     page.get_by_role("button", name="Save and continue").click()
     expect(page.locator(".flash.success")).to_contain_text(f"uses credentials '{TOKEN_BLOCK}' (api_token)")
@@ -203,20 +205,18 @@ def test_from_an_empty_hub_to_a_scheduled_tested_synced_connector_in_the_browser
     page.get_by_label("Time zone").fill("Europe/Paris")
     page.get_by_role("button", name="Save and continue").click()
 
-    # 4. Map fields (in the spec's YAML) and pick the sync field
+    # 4. Map fields: the primary key first, then the others, in the mapping editor; Done leads to Launch
     expect(page.locator(".empty")).to_have_text("No field is mapped yet.")
-    page.get_by_role("link", name="Map fields in the spec's YAML").click()
-    spec = page.get_by_label("Spec (YAML)")
-    spec.fill(spec.input_value() + "mapping:\n  external_id: id\n  name: name\n  model: model.name\n"
-                                   "  status: status\n")
-    page.get_by_role("button", name="Save").click()
-    expect(page.locator(".flash.success")).to_contain_text("0 stored records, the action logs, the sync state and "
-                                                           "the API key kept; schedule kept")
-    page.get_by_role("link", name="Back to the guided form").click()
-    page.get_by_role("link", name="Map fields", exact=True).click()
-    page.get_by_label("Sync field").select_option("external_id")
+    page.get_by_role("link", name="Map fields", exact=True).last.click()
+    for source, target in (("id", "external_id"), ("name", "name"), ("model.name", "model"), ("status", "status")):
+        page.get_by_label("Vendor field").fill(source)
+        if target == "external_id":
+            page.get_by_label("Primary key").check()
+        page.get_by_label("Hub field").select_option(target)
+        page.get_by_role("button", name="Add").click()
+        expect(page.locator("table")).to_contain_text(target)
     screenshot(page, "seed004-4-map-fields")
-    page.get_by_role("button", name="Save and continue").click()
+    page.get_by_role("link", name="Done").click()
 
     # 5. Launch, then Run now
     expect(page.locator(".launch")).to_contain_text("30 6 * * 1-5 (Europe/Paris)")
