@@ -33,6 +33,8 @@ def docs_screenshot(target, name: str) -> None:
     """With IHUB_DOCS_SCREENSHOTS=1, the README's picture of this screen: docs/<name>.png (the viewport,
     or one element)."""
     if os.environ.get("IHUB_DOCS_SCREENSHOTS") == "1":
+        if hasattr(target, "goto"):  # a page: from its top
+            target.evaluate("window.scrollTo(0, 0)")
         target.screenshot(path=DOCS / f"{name}.png")
 
 
