@@ -38,8 +38,10 @@ def build(auth_type: str, settings: dict[str, Any], secrets: dict[str, Any]) -> 
     try:
         block = CREDENTIAL_BLOCKS[auth_type](**given)
     except ValidationError as exc:  # its text would show the values given, secrets included
-        problems = "; ".join(f"{'.'.join(map(str, error['loc']))}: {error['msg']}" for error in exc.errors())
-        raise Invalid(f"{auth_type} credentials cannot be built: {problems}") from None
+        problems = {str(error["loc"][0]) if error["loc"] else "": f"{'.'.join(map(str, error['loc']))}: {error['msg']}"
+                    for error in exc.errors()}
+        raise Invalid(f"{auth_type} credentials cannot be built: {'; '.join(problems.values())}",
+                      fields={name: problem for name, problem in problems.items() if name}) from None
     register(*block.secret_values())
     return block
 

@@ -92,8 +92,9 @@ def create_credentials(name: str, auth_type: str, settings: dict[str, Any], secr
     block = build(auth_type, settings, secrets)
     taken = exists(name)
     if taken is not None:
-        raise Conflict(f"credentials named '{name}' ({taken}) already exist on {server_in_use()}; "
-                       f"change them with `ihub credentials rotate {name}`")
+        problem = (f"credentials named '{name}' ({taken}) already exist on {server_in_use()}; "
+                   f"change them with `ihub credentials rotate {name}`")
+        raise Conflict(problem, fields={"name": problem})
     save(block, name, overwrite=False)
     return _shown(block, name)
 

@@ -62,8 +62,9 @@ def credential_type(auth_type: str) -> CredentialType:
 def check_block_name(name: str) -> str:
     """What Prefect accepts as a block name: lower-case letters, digits and dashes."""
     if not _NAME.fullmatch(name or ""):
-        raise Invalid(f"credentials name {name!r} is not valid: use 1 to 63 lower-case letters, digits or '-', "
-                      "starting with a letter or digit (e.g. acme-crm-token)")
+        problem = (f"credentials name {name!r} is not valid: use 1 to 63 lower-case letters, digits or '-', "
+                   "starting with a letter or digit (e.g. acme-crm-token)")
+        raise Invalid(problem, fields={"name": problem})
     return name
 
 
@@ -84,12 +85,13 @@ def check_fields(auth_type: str, settings: dict[str, Any], secrets: dict[str, An
 
 
 def check_complete(auth_type: str, settings: dict[str, Any], secrets: dict[str, Any]) -> None:
-    """Every setting and secret the type needs is given (not empty)."""
+    """Every setting and secret the type needs is given (not empty); each one missing is named as its field."""
     kind = credential_type(auth_type)
     missing = [name for name in kind.required_settings if settings.get(name) in (None, "", [])]
     missing += [name for name in kind.required_secrets(settings) if not secrets.get(name)]
     if missing:
-        raise Invalid(f"{auth_type} credentials need {', '.join(missing)}")
+        raise Invalid(f"{auth_type} credentials need {', '.join(missing)}",
+                      fields={name: f"{auth_type} credentials need {name}" for name in missing})
 
 
 @dataclass

@@ -42,7 +42,8 @@ def create_integration(db: Session, customer: str, name: str, endpoint: str, *, 
     name = check_name("integration", name)
     target = get_endpoint(db, found, endpoint)
     if db.exec(select(Integration).where(Integration.customer_id == found.id, Integration.name == name)).first():
-        raise Conflict(f"customer '{customer}' already has an integration named '{name}'")
+        problem = f"customer '{customer}' already has an integration named '{name}'"
+        raise Conflict(problem, fields={"name": problem})
     source, defaults = IntegrationSource.connector, (HUB_AUTHOR + " universal connector", "")
     if data_type is not None:
         partner = _partner_of(target)

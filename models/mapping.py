@@ -8,19 +8,47 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
 from sqlmodel import Session, select
 
-from models.config import FieldMapping, Integration, IntegrationStatus
+from models.config import FieldMapping, Integration, IntegrationEndpoint, IntegrationStatus
 from models.errors import Invalid, NotFound
 from models.integrations import integration_ref
-from models.spec import ConnectorSpec, SpecError
+from models.spec import ConnectorSpec, SpecError, template_paths
 from models.suggest import did_you_mean
+from models.targets import EXTERNAL_ID, TARGET_FIELDS
 
 
 def mapping_rows(db: Session, integration: Integration) -> list[FieldMapping]:
     _needs_mapping(db, integration)
     return list(db.exec(select(FieldMapping).where(FieldMapping.integration_id == integration.id)
                         .order_by(FieldMapping.id)))
+
+
+def hub_fields(db: Session, integration: Integration) -> list[str] | None:
+    """The fields the integration's target object has (the sync key's `external_id` first); None: any name."""
+    _needs_mapping(db, integration)
+    allowed = TARGET_FIELDS[(integration.spec.get("target") or {}).get("object", "asset")]
+    return None if allowed is None else [EXTERNAL_ID, *allowed]
+
+
+def vendor_fields(db: Session, integration: Integration) -> list[str]:
+    """The vendor's field paths the hub knows for this integration: its partner data type's mapping and its own."""
+    rules = [row.rule for row in mapping_rows(db, integration)]
+    if integration.data_type:
+        from models.partners import PartnerError, get_partner
+
+        endpoint = db.get(IntegrationEndpoint, integration.endpoint_id)
+        try:
+            found = get_partner(endpoint.partner).data_types.get(integration.data_type)
+        except PartnerError:  # a partner no longer in the catalog
+            found = None
+        if found is not None:
+            rules += [rule.model_dump(exclude_defaults=True) for rule in found.mapping.values()]
+    paths = []
+    for rule in rules:
+        paths += [rule["source"]] if rule.get("source") else template_paths(rule.get("template") or "")
+    return sorted(set(paths), key=str.lower)
 
 
 def set_field(db: Session, integration: Integration, target: str, rule: str | dict[str, Any],
@@ -86,3 +114,15 @@ def _needs_mapping(db: Session, integration: Integration) -> None:
     if integration.spec is None:
         raise Invalid(f"{integration_ref(db, integration)} is built outside the hub: it has no mapping here")
 
+
+
+def read_transforms(text: str) -> list:
+    """Transforms written as in a spec, comma-separated: `strip, lower, {split: ","}` (checked with the rule)."""
+    if not text.strip():
+        return []
+    try:
+        found = yaml.safe_load(f"[{text}]")
+    except yaml.YAMLError:
+        raise Invalid(f"transforms {text!r} cannot be read; write them as in a spec, separated by commas, "
+                      "e.g. strip, lower, {split: ','}") from None
+    return found

@@ -7,6 +7,7 @@ fails with a message naming the field and the problem, never in the middle of a 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from urllib.parse import SplitResult, urlsplit
@@ -21,7 +22,22 @@ from models.targets import EXTERNAL_ID, TARGET_FIELDS, TargetObject
 
 
 class SpecError(ValueError):
-    """A connector spec that cannot be used; the message lists every problem found."""
+    """A connector spec that cannot be used; the message lists every problem found.
+
+    `problems` holds each one with its place in the spec, so a form can show it beside its field
+    and an editor on the YAML line that holds it."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+@dataclass
+class Problem:
+    """One problem of a spec: where (`("request", "base_url")`; empty for the spec as a whole) and what."""
+
+    loc: tuple[str | int, ...]
+    message: str
 
 
 def _check_path(value: str) -> str:
@@ -556,7 +572,11 @@ class ConnectorSpec(_Strict):
     pagination: Pagination = Field(default_factory=NoPagination)
     records: RecordSelector = Field(default_factory=RecordSelector)
     http: HttpSpec = Field(default_factory=HttpSpec)
-    mapping: dict[str, FieldRule] = Field(min_length=1)
+    mapping: dict[str, FieldRule] = Field(
+        default_factory=dict,
+        description="target field -> its rule; may stay empty while the integration is set up (Inactive): "
+                    "activating or running needs the sync_key, a mapped field",
+    )
     sync_key: str | None = Field(
         default=None,
         description="the target field that identifies a record (the primary key); needed to activate or run",
@@ -591,8 +611,8 @@ class ConnectorSpec(_Strict):
     def _mapping_fits_target(self) -> ConnectorSpec:
         if self.sync_key is not None and self.sync_key not in self.mapping:
             raise ValueError(
-                f"sync_key '{self.sync_key}' is not a mapped field; mapped fields are "
-                f"{', '.join(sorted(self.mapping))}"
+                f"sync_key '{self.sync_key}' is not a mapped field; "
+                + (f"mapped fields are {', '.join(sorted(self.mapping))}" if self.mapping else "the mapping is empty")
             )
         allowed = TARGET_FIELDS[self.target.object]
         if allowed is not None:
@@ -684,6 +704,14 @@ class ConnectorSpec(_Strict):
         singular = {"asset": "Asset", "person": "Person"}.get(self.target.object, self.target.custom_type)
         return f"Export {singular}"
 
+    def document(self) -> dict[str, Any]:
+        """The spec as an operator edits it (its YAML file): defaults left out, but the pagination's `type`
+        kept even where it is its block's default, since it says which block it is."""
+        data = self.model_dump(mode="json", exclude_defaults=True)
+        if "pagination" in data:
+            data["pagination"] = {"type": self.pagination.type, **data["pagination"]}
+        return data
+
     @classmethod
     def parse(cls, data: Any, source: str = "spec") -> ConnectorSpec:
         """Validate `data`, turning pydantic's errors into one readable `SpecError`."""
@@ -692,7 +720,7 @@ class ConnectorSpec(_Strict):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise SpecError(format_errors(exc, source)) from None
+            raise SpecError(format_errors(exc, source), problems_of(exc)) from None
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> ConnectorSpec:
@@ -719,8 +747,19 @@ def yaml_problem(exc: yaml.YAMLError) -> str:
 def format_errors(exc: ValidationError, source: str) -> str:
     """One line per problem: `source: field.path: what is wrong` (no `source: ` when it is "")."""
     lines = []
+    for problem in problems_of(exc):
+        loc = ".".join(str(part) for part in problem.loc)
+        # a check across fields names its own field(s) at the start of its message
+        line = f"{loc}: {problem.message}" if loc else problem.message
+        lines.append(f"{source}: {line}" if source else line)
+    return "\n".join(lines)
+
+
+def problems_of(exc: ValidationError) -> list[Problem]:
+    """pydantic's errors in the operator's words, each at its place in the spec (union tags left out)."""
+    problems = []
     for error in exc.errors():
-        loc = ".".join(str(part) for part in error["loc"] if not _is_union_tag(part))
+        loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
         message = error["msg"].removeprefix("Value error, ").replace("Input should be", "should be")
         if error["type"] == "missing":
             message = "is required"
@@ -730,10 +769,8 @@ def format_errors(exc: ValidationError, source: str) -> str:
             tag = error["input"].get("type")
             message = (f"unknown type {tag!r}; expected one of {error['ctx']['expected_tags']}"
                        + did_you_mean(str(tag), _UNION_TAGS))
-        # a check across fields names its own field(s) at the start of its message
-        line = f"{loc}: {message}" if loc else message
-        lines.append(f"{source}: {line}" if source else line)
-    return "\n".join(lines)
+        problems.append(Problem(loc, message))
+    return problems
 
 
 _UNION_TAGS = frozenset(

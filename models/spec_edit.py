@@ -75,11 +75,10 @@ def edit_spec(db: Session, integration: Integration, spec: ConnectorSpec, force:
         edit.records_deleted = stored
     else:
         edit.records_kept = stored
+    kept = ScheduleSpec.model_validate(schedule_of(integration))
     if "schedule" not in spec.model_fields_set:
-        spec = spec.model_copy(update={"schedule": ScheduleSpec.model_validate(schedule_of(integration))})
-        edit.schedule_kept = True
-    else:
-        edit.schedule_kept = False
+        spec = spec.model_copy(update={"schedule": kept})
+    edit.schedule_kept = spec.schedule == kept  # a spec that repeats the schedule in force keeps it too
     customer = db.get(Customer, integration.customer_id)
     endpoint = db.get(IntegrationEndpoint, integration.endpoint_id)
     save_integration(db, customer, endpoint, integration.name, spec)  # one commit, the deletions included

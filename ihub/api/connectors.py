@@ -58,7 +58,7 @@ def test_read(body: TestRead, db: Db) -> TestReadResult:
         data, name = body.spec, "spec.yaml"
     else:
         spec = connector_spec(db, find_integration(db, body.integration))
-        data, name = spec.model_dump(mode="json", exclude_defaults=True), f"{body.integration}.yaml"
+        data, name = spec.document(), f"{body.integration}.yaml"
     preview = preview_spec(spec, authenticate.fn(spec.auth), pages=body.pages)
     result = TestReadResult(**preview.model_dump())
     revised = revision(spec_yaml(data), preview, name)

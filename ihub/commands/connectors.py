@@ -45,7 +45,7 @@ def _load(source: str) -> tuple[Any, str, Path | None]:
 
     with hub() as db:
         spec = connector_spec(db, find_integration(db, source))
-    return spec, spec_yaml(spec.model_dump(mode="json", exclude_defaults=True)), None
+    return spec, spec_yaml(spec.document()), None
 
 
 @app.command("test")

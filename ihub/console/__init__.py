@@ -16,9 +16,11 @@ from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
 
-from ihub.console import auth, customers, endpoints, integrations, manager, partners, status
+from ihub.console import (auth, connector, credentials, customers, endpoints, integrations, manager, mapping,
+                          partners, run_now, spec_editor, status)
 
-SCREENS = (auth, customers, endpoints, integrations, manager, partners, status)
+SCREENS = (auth, credentials, customers, endpoints, integrations, manager, mapping, partners, status, connector,
+           spec_editor, run_now)
 STATIC = Path(__file__).parent / "static"
 
 

@@ -1,6 +1,7 @@
 // The Integration Manager's live status: every element with data-poll (an unfinished action log)
 // asks its JSON route every second and updates its status, message and time until the log is
-// finished. The console's own code, loaded as a file (the CSP allows no inline script).
+// finished, and then reloads the page once where it carries data-reload-when-finished. The console's
+// own code, loaded as a file (the CSP allows no inline script).
 "use strict";
 
 (function () {
@@ -29,6 +30,8 @@
           show(log);
           if (log.finished) {
             element.removeAttribute("data-poll");
+            // A page that shows more once the run ends (its counts) asks to be shown again.
+            if (element.hasAttribute("data-reload-when-finished")) window.location.reload();
           } else {
             setTimeout(poll, EVERY_MS);
           }
