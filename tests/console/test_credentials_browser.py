@@ -233,3 +233,25 @@ def test_return_to_brings_the_new_credentials_back_and_refuses_another_site(tab,
     expect(page.get_by_role("heading", name="Not possible")).to_be_visible()
     expect(page.get_by_text("return_to must be a path of this console")).to_be_visible()
     screenshot(page, "creds-10-return-to-refused")
+
+
+def test_the_credentials_screens_fit_a_phone(browser, creds_console, screenshot):
+    context, page = operator(browser, creds_console, width=390)
+    try:
+        credentials_page(page)  # the web app has loaded Prefect: its API answers at once too
+        with creds_console.api() as api:
+            api.post("/credentials", json={"name": unique("phone-aws"), "type": "aws", "secrets": {
+                "secret_access_key": SECRETS["secret_access_key"]}, "settings": {
+                "access_key_id": "AKIDEXAMPLE", "region": "eu-west-1", "service": "execute-api"}}).raise_for_status()
+        page.reload()
+        screenshot(page, "creds-phone-01-list")
+        page.goto("/credentials/new?type=oauth2")
+        expect(page.locator("#field-client_secret")).to_have_attribute("type", "password")
+        screenshot(page, "creds-phone-02-new-oauth2")
+        for where in ("/credentials", "/credentials/new?type=oauth2"):
+            page.goto(where)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{where} is {width} px wide on a 390 px screen"
+        no_secret_in(page)
+    finally:
+        context.close()
