@@ -16,9 +16,10 @@ from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
 
-from ihub.console import auth, customers, endpoints, integrations, manager, mapping, partners, status
+from ihub.console import (auth, customers, endpoints, integration_setup, integrations, manager, mapping, partners,
+                          sources, status)
 
-SCREENS = (auth, customers, endpoints, integrations, manager, mapping, partners, status)
+SCREENS = (auth, customers, endpoints, integration_setup, integrations, manager, mapping, partners, sources, status)
 STATIC = Path(__file__).parent / "static"
 
 
