@@ -94,8 +94,6 @@ def remove_field(db: Session, integration: Integration, target: str) -> str:
     if row.is_sync_key and integration.status == IntegrationStatus.active:
         raise Invalid(f"{target!r} is the primary (sync) key of {ref}, which is active; "
                       "mark another field as the key first, or deactivate the integration")
-    key = next((t for t, other in rows.items() if other.is_sync_key and t != target), None)
-    _check(db, integration, {t: other.rule for t, other in rows.items() if t != target}, key)  # e.g. an export path
     db.delete(row)
     db.commit()
     if row.is_sync_key:

@@ -63,13 +63,6 @@ def test_primary_key_removed_then_ticked_and_assigned_again(operator):
     assert spec("staff").sync_key == "external_id"
 
 
-def test_a_field_the_export_writes_back_by_cannot_be_removed(operator):
-    refused = post(operator, EDITOR + "/remove", target="external_id")
-    assert refused.status_code == 422
-    assert "export.path: {external_id} is not a mapped field" in html.unescape(refused.text)
-    assert spec().sync_key == "external_id"
-
-
 def test_a_field_with_transforms_type_default_and_required(operator):
     added = post(operator, EDITOR, source="profile.phone", target="phone", transforms="strip, {split: '-'}, {join: ''}",
                  type="str", default="none", required="true")
