@@ -207,5 +207,11 @@ def test_seed_002_without_javascript_the_pop_ups_are_pages(browser, sources_cons
         expect(page).to_have_url(re.compile(f"/customers/{customer}/sources/demo$"))
         gear(page, "demo-assets", "Activate")
         expect(page.get_by_role("row", name=re.compile("^demo-assets")).locator(".status")).to_have_text("Active")
+
+        page.set_viewport_size({"width": 390, "height": 844})  # a phone: the gear menu stays on the screen
+        page.get_by_label("Settings of demo-assets").click()
+        menu = page.locator(".gear[open] .gear-menu").bounding_box()
+        assert menu["x"] >= 0 and menu["x"] + menu["width"] <= 390, menu
+        screenshot(page, "seed002-nojs-phone-source")
     finally:
         context.close()
