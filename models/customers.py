@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 
 from models.config import Customer, Integration, IntegrationEndpoint
 from models.errors import Conflict, NotFound
-from models.names import check_name
+from models.names import check_name, slug
 
 
 def get_customer(db: Session, name: str) -> Customer:
@@ -71,7 +71,9 @@ def delete_customer(db: Session, name: str, force: bool = False) -> Removed:
     removed = Removed(
         integrations=[i.name for i in integrations],
         endpoints=[e.name for e in endpoints],
-        credential_blocks=[e.credentials_block for e in endpoints if e.credentials_block],
+        # only the blocks connecting made for this customer's partners, not credentials chosen for a source
+        credential_blocks=[e.credentials_block for e in endpoints
+                           if e.credentials_block == slug(name, e.name, "credentials")],
     )
     for integration in integrations:  # before the endpoints they point at (RESTRICT)
         db.delete(integration)

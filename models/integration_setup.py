@@ -21,7 +21,7 @@ from models.config import (
 from models.cron import cron_problem
 from models.customers import get_customer
 from models.endpoints import get_endpoint
-from models.errors import Conflict, Invalid
+from models.errors import Conflict, Invalid, check_fields
 from models.integrations import connector_spec, integration_ref, save_integration
 from models.names import check_name, slug
 from models.schedules import schedule_of
@@ -182,11 +182,15 @@ def set_schedule(db: Session, integration: Integration, cron: str | None = None,
     """Change when the integration runs; returns the schedule now in force."""
     _hub_run(db, integration, "schedule")
     schedule = schedule_of(integration)
+    checks = {}
     if cron is not None:
-        schedule["cron"] = check_cron(cron)
-        schedule.pop("interval_seconds", None)  # a cron given replaces an interval
+        checks["cron"] = lambda: check_cron(cron)
     if timezone is not None:
-        schedule["timezone"] = check_timezone(timezone)
+        checks["timezone"] = lambda: check_timezone(timezone)
+    checked = check_fields(**checks)  # each problem named by its field, for a form
+    if "cron" in checked:
+        schedule.pop("interval_seconds", None)  # a cron given replaces an interval
+    schedule.update(checked)
     integration.spec = {**integration.spec, "schedule": schedule}
     db.add(integration)
     db.commit()

@@ -16,11 +16,11 @@ from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
 
-from ihub.console import (auth, connector, credentials, customers, endpoints, integrations, manager, mapping,
-                          partners, run_now, spec_editor, status)
+from ihub.console import (auth, connector, credentials, customers, endpoints, integration_setup, integrations,
+                          manager, mapping, partners, run_now, sources, spec_editor, status)
 
-SCREENS = (auth, credentials, customers, endpoints, integrations, manager, mapping, partners, status, connector,
-           spec_editor, run_now)
+SCREENS = (auth, credentials, customers, endpoints, integration_setup, integrations, manager, mapping, partners,
+           sources, status, connector, spec_editor, run_now)
 STATIC = Path(__file__).parent / "static"
 
 

@@ -26,8 +26,9 @@ def operator(sqlite_url):
 
     with session() as db:
         create_customer(db, "acme")
-        add_partners(db, "acme", ["demo-vendor"])
+        add_partners(db, "acme", ["demo-vendor", "okta"])
         create_integration(db, "acme", "people", "demo-vendor", data_type="users")
+        create_integration(db, "acme", "staff", "okta", data_type="users")
     with TestClient(create_app(ADMIN), follow_redirects=False) as client:
         assert sign_in(client).status_code == 303
         yield client
@@ -37,9 +38,9 @@ def post(client, path: str, **fields):
     return client.post(path, data={**fields, "csrf_token": csrf_of(client.get(EDITOR))})
 
 
-def spec():
+def spec(name: str = "people"):
     with session() as db:
-        return connector_spec(db, find_integration(db, "acme/people"))
+        return connector_spec(db, find_integration(db, f"acme/{name}"))
 
 
 def test_the_editor_offers_the_partner_templates_fields_and_the_person_objects(operator):
@@ -50,15 +51,16 @@ def test_the_editor_offers_the_partner_templates_fields_and_the_person_objects(o
 
 
 def test_primary_key_removed_then_ticked_and_assigned_again(operator):
-    removed = post(operator, EDITOR + "/remove", target="external_id")
-    assert (removed.status_code, removed.headers["location"]) == (303, EDITOR)
-    page = operator.get(EDITOR).text
-    assert "It was the primary (sync) key: acme/people has none now" in html.unescape(page)
+    okta = "/customers/acme/integrations/staff/mapping"
+    removed = post(operator, okta + "/remove", target="external_id")
+    assert (removed.status_code, removed.headers["location"]) == (303, okta)
+    page = operator.get(okta).text
+    assert "It was the primary (sync) key: acme/staff has none now" in html.unescape(page)
     assert "First choose the primary key" in page and 'name="primary_key" value="true" checked' in page
-    added = post(operator, EDITOR, source="id", target="external_id", primary_key="true")
+    added = post(operator, okta, source="id", target="external_id", primary_key="true")
     assert added.status_code == 303
-    assert "external_id is filled from &#39;id&#39; and is the primary key." in operator.get(EDITOR).text
-    assert spec().sync_key == "external_id"
+    assert "external_id is filled from &#39;id&#39; and is the primary key." in operator.get(okta).text
+    assert spec("staff").sync_key == "external_id"
 
 
 def test_a_field_with_transforms_type_default_and_required(operator):

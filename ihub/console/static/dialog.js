@@ -47,7 +47,13 @@
       if (target && ![...target.options].some((option) => option.value === value)) {
         target.add(new Option(value, value));
       }
-      if (target) target.value = value;
+      if (target) {
+        target.value = value;
+        const field = target.closest(".field");  // the problem said about the old choice no longer applies
+        if (field) field.classList.remove("invalid");
+        target.removeAttribute("aria-invalid");
+        if (field) field.querySelectorAll(".problem").forEach((problem) => problem.remove());
+      }
       changed = false;
       dialog.close();
     } else if (link.hasAttribute("data-dialog-close")) {
