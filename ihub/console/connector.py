@@ -15,10 +15,9 @@ from fastapi import Form, Request
 from sqlmodel import Session
 
 from ihub.api.deps import Db
-from ihub.console.credentials import new_credentials_url
+from ihub.console.credentials import credentials_listing, new_credentials_url
 from ihub.console.mapping import mapping_url
 from ihub.console.pages import console_router, form_errors, redirect, render, said
-from ihub.console.prefect_reach import reach
 from ihub.console.spec_form import (
     PAGINATION_FIELDS,
     PAGINATION_LABELS,
@@ -161,27 +160,9 @@ async def save_request_step(request: Request, db: Db, customer: str, name: str):
 
 # ---------------------------------------------------------------- step 2: add credentials
 
-def _credentials_listing() -> tuple[list, str | None]:
-    """The credentials blocks (never a secret), or why they cannot be listed now: the Prefect server is
-    still being reached in the background (prefect_reach), so the page never hangs on it."""
-    attempt = reach()
-    if attempt is not None:
-        if not attempt.done.is_set():
-            at = f" at {attempt.server}" if attempt.server else ""
-            return [], (f"the Prefect server{at} is being reached ({attempt.seconds} s so far); "
-                        "reload this page in a moment")
-        return [], attempt.problem
-    from ihub.credentials import list_credentials  # Prefect: only on this step
-
-    try:
-        return list_credentials().credentials, None
-    except HubError as exc:
-        return [], said(exc)
-
-
 def _credentials_page(request: Request, db: Session, customer: str, integration: Integration, chosen: str,
                       status_code: int = 200, errors: dict | None = None, problem: str | None = None):
-    listing, unavailable = _credentials_listing()
+    listing, unavailable = credentials_listing()
     here = step_url(customer, integration.name, "credentials")
     listed = {f"{row.type}:{row.name}" for row in listing}
     return render(request, "connector_credentials.html", status_code, **frame(request, db, customer, integration, "credentials"),
@@ -197,7 +178,7 @@ def credentials_step(request: Request, db: Db, customer: str, name: str, credent
     auth = connector_spec(db, integration).auth
     chosen = f"{auth.type}:{auth.block}" if auth.block else "none"
     if credentials:
-        listing, _ = _credentials_listing()
+        listing, _ = credentials_listing()
         chosen = next((f"{row.type}:{row.name}" for row in listing if row.name == credentials), chosen)
     return _credentials_page(request, db, customer, integration, chosen)
 

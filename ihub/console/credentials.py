@@ -6,7 +6,7 @@ a block's page (`/credentials/{name}`: Replace, Test) and Delete. A secret is a 
 never filled in, never echoed back (not even after a refusal); a block's page shows only whether
 it is set, and a secret left blank keeps the one saved.
 
-Other screens pick credentials with `credential_choices()` and send the operator to
+Other screens pick credentials with `credentials_listing()` and send the operator to
 `new_credentials_url(return_to)`: after Save the browser goes back to `return_to` (a path of this
 console only) with `credentials=<name>` added to its query.
 
@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ihub.api.deps import Db
 from ihub.console import prefect_reach
-from ihub.console.pages import console_router, form_errors, redirect, render, said
+from ihub.console.pages import console_path, console_router, form_errors, redirect, render, said
 from models.config import Customer, Integration
 from models.credentials import CREDENTIAL_TYPES
 from models.errors import HubError, Invalid
@@ -92,14 +92,23 @@ class FormField:
 
 # -- for other screens -----------------------------------------------------------------------------
 
-def credential_choices() -> list[tuple[str, str, str]]:
-    """(name, type label, what uses them) for every credentials block on the Prefect server in use,
-    by type then name; never a secret. It reads Prefect's server: call it from a worker thread
-    (a sync route), after `prefect_reach.reach()` says the server answers."""
-    from ihub.credentials import list_credentials
+def credentials_listing() -> tuple[list, str | None]:
+    """The credentials blocks (never a secret) for a form to pick from, or why they cannot be listed now:
+    while the Prefect server is still being reached in the background (prefect_reach), the page says so
+    instead of hanging on it."""
+    attempt = prefect_reach.reach()
+    if attempt is not None:
+        if not attempt.done.is_set():
+            at = f" at {attempt.server}" if attempt.server else ""
+            return [], (f"the Prefect server{at} is being reached ({attempt.seconds} s so far); "
+                        "reload this page in a moment")
+        return [], attempt.problem
+    from ihub.credentials import list_credentials  # Prefect: only where credentials are listed
 
-    return [(row.name, TYPE_LABELS[row.type], row.users.describe() or "not used yet")
-            for row in list_credentials().credentials]
+    try:
+        return list_credentials().credentials, None
+    except HubError as exc:
+        return [], said(exc)
 
 
 def new_credentials_url(return_to: str | None = None) -> str:
@@ -111,9 +120,7 @@ def checked_return_to(return_to: str | None) -> str | None:
     """`return_to` when it is a path of this console; refused otherwise (it would be an open redirect)."""
     if not return_to:
         return None
-    parts = urlsplit(return_to)
-    if (not return_to.startswith("/") or return_to.startswith("//") or "\\" in return_to or parts.scheme
-            or parts.netloc or any(ord(c) < 33 or c == "\x7f" for c in return_to)):
+    if not console_path(return_to):
         problem = (f"return_to must be a path of this console, such as /customers/acme; {return_to[:200]!r} is not "
                    "(a link to another site is refused)")
         raise Invalid(problem, fields={"return_to": problem})

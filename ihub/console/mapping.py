@@ -13,7 +13,7 @@ from urllib.parse import quote, urlencode
 from fastapi import Form, Request
 
 from ihub.api.deps import Db
-from ihub.console.pages import console_router, redirect, render, said
+from ihub.console.pages import console_path, console_router, redirect, render, said
 from models.config import IntegrationEndpoint
 from models.customers import get_customer
 from models.errors import HubError
@@ -40,9 +40,7 @@ def mapping_url(customer: str, name: str, return_to: str | None = None) -> str:
 
 def checked_return(return_to: str | None) -> str | None:
     """A path of this console to go back to, or None for anything else (another site, a scheme, a backslash)."""
-    if return_to and return_to.startswith("/") and not return_to.startswith("//") and "\\" not in return_to:
-        return return_to
-    return None
+    return return_to if return_to and console_path(return_to) else None
 
 
 @router.get("/customers/{customer}/integrations/{name}/mapping")

@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -148,3 +148,11 @@ def console_router(public: bool = False) -> APIRouter:
     """A router for console pages; `public` ones (sign-in) skip the signed-in check, never the CSRF check."""
     guards = [Depends(csrf_checked)] if public else [Depends(signed_in), Depends(csrf_checked)]
     return APIRouter(include_in_schema=False, route_class=ConsoleRoute, dependencies=guards)
+
+
+def console_path(value: str) -> bool:
+    """Whether `value` is a path of this console (so safe to redirect to): no scheme, no host, no `//`,
+    no backslash, no control characters or spaces."""
+    parts = urlsplit(value)
+    return (value.startswith("/") and not value.startswith("//") and "\\" not in value and not parts.scheme
+            and not parts.netloc and not any(ord(c) < 33 or c == "\x7f" for c in value))

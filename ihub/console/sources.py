@@ -16,6 +16,7 @@ from fastapi import Form, Request
 
 from ihub.api.deps import Db
 from ihub.api.errors import status_for
+from ihub.console.credentials import credentials_listing
 from ihub.console.mapping import checked_return, mapping_url
 from ihub.console.pages import console_router, form_errors, redirect, render, said
 from models.customers import get_customer
@@ -122,13 +123,9 @@ def _type_of(credentials: str) -> str | None:
 
 
 def _authorizations():
-    """(the credentials on the Prefect server in use, or None when they cannot be read; why not)."""
-    from ihub.credentials import list_credentials
-
-    try:
-        return list_credentials().credentials, None
-    except HubError as exc:
-        return None, f"The third-party service authorizations cannot be listed: {said(exc)}"
+    """(the credentials on the Prefect server in use, or None when they cannot be listed now; why not)."""
+    rows, problem = credentials_listing()
+    return (None, f"The third-party service authorizations cannot be listed: {problem}") if problem else (rows, None)
 
 
 def _source_form(request: Request, db: Db, customer: str, source: str, name: str, credentials: str,

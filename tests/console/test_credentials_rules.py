@@ -1,6 +1,6 @@
 """The Credentials screens without a browser (TestClient, SQLite, the session's Prefect server):
 `return_to` (a path of this console only) and its `credentials=<name>` on the way back, refusals
-beside their fields with no secret echoed, a blank secret kept on Replace, `credential_choices`."""
+beside their fields with no secret echoed, a blank secret kept on Replace, `credentials_listing` for other forms."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import uuid
 
 import pytest
 
-from ihub.console.credentials import back_with, checked_return_to, credential_choices, new_credentials_url
+from ihub.console.credentials import back_with, checked_return_to, credentials_listing, new_credentials_url
+from ihub.console.prefect_reach import wait_until_reached
 from models.errors import Invalid
 from tests.console.test_console_rules import ADMIN, csrf_of, sign_in
 
@@ -63,7 +64,9 @@ def test_save_goes_back_to_return_to_with_the_new_credentials(operator):
     tampered = operator.post("/credentials/new", data={"csrf_token": csrf_of(page), "type": "basic", "name": unique("b"),
                                                        "return_to": "//evil.example", "username": "u", "password": "p"})
     assert tampered.status_code == 422 and "location" not in tampered.headers
-    assert (name, "API Token Authentication", "not used yet") in credential_choices()
+    wait_until_reached()
+    listed, problem = credentials_listing()
+    assert problem is None and [(row.type, row.users.describe()) for row in listed if row.name == name] == [("api_token", "")]
     assert "s3cret-token-value" not in operator.get("/credentials").text
 
 
