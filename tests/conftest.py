@@ -38,11 +38,12 @@ PG_URL = os.environ.get("IHUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0
 
 @pytest.fixture(scope="session")
 def prefect_server():
-    """One Prefect server for the whole test session (each new one costs seconds of migrations)."""
+    """One Prefect server for the whole test session: a new one costs ~20 s of CPU (imports and 113
+    migrations), over 90 s of waiting on a 2-core machine that other suites keep busy."""
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=90):
+    with prefect_test_harness(server_startup_timeout=240):
         with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
             yield
 
