@@ -33,6 +33,8 @@ os.environ.pop("PREFECT_API_URL", None)
 import pytest  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
+pytest_plugins = ["tests.cpu_times"]  # the ten modules that took the most CPU, after the run
+
 PG_URL = os.environ.get("IHUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
