@@ -83,6 +83,11 @@ def main() -> None:
         own = {name: median(args.assets / run[2] for run in runs) for name, runs in (("one", one), ("eight", eight))}
         say(f"records/s: concurrency 1 {rate['one']:,.0f}, concurrency 8 {rate['eight']:,.0f}, "
             f"bare asyncio with 8 in flight {rate['bare']:,.0f}; load {load()}")
+        prefect = {name: median(run[1] - run[2] for run in runs) for name, runs in (("one", one), ("eight", eight))}
+        say(f"seconds a run, whole flow / sync's own clock: concurrency 1 {median(r[1] for r in one):.2f} / "
+            f"{median(r[2] for r in one):.2f}, concurrency 8 {median(r[1] for r in eight):.2f} / "
+            f"{median(r[2] for r in eight):.2f}; Prefect's own part (the flow run's creation and states, its "
+            f"heartbeat thread's join) {prefect['one']:.2f} s and {prefect['eight']:.2f} s")
         figure("latency50ms_concurrency8_over_concurrency1", f"{rate['eight'] / rate['one']:.2f}")
         figure("latency50ms_concurrency8_over_bare_asyncio8", f"{rate['eight'] / rate['bare']:.2f}")
         figure("latency50ms_concurrency8_over_concurrency1_sync_time", f"{own['eight'] / own['one']:.2f}")

@@ -1,5 +1,10 @@
 """Vendor records -> rows of a hub object. Pure: no I/O, so it is cheap to test and to retry.
 
+Each record goes first through a function written for the spec (`_fast_rows`), which maps a
+record of the expected shape in one pass; a record it cannot map as simply (a value missing,
+drifted or refused, a key absent) is mapped again by the rule interpreter (`RecordMapper._values`),
+which gives the exact outcome and reason. Both read the same compiled rules.
+
 A record whose shape changed at the vendor (an object became text on a mapped path, a list came
 where a number was) is schema drift: it is rejected, marked as drift, so its stored row keeps its
 values instead of being overwritten with NULL. A value that is simply absent maps to None.
@@ -248,6 +253,8 @@ class RecordMapper:
         self._explain = {name: compile_path(rule.source).explain for name, rule in spec.mapping.items()
                          if rule.source is not None}
         self._key_getter = next(field.get for field in self.fields if field.name == self.sync_key)
+        self._fast_row = _fast_rows(self.fields, [compile_path(rule.source).keys if rule.source else None
+                                                  for rule in spec.mapping.values()], self.sync_key, self.custom)
 
     @staticmethod
     def _compile(name: str, rule: FieldRule, types: dict[str, type] | None) -> _Field:
@@ -268,7 +275,12 @@ class RecordMapper:
 
     def map(self, records: list[Any]) -> MappedBatch:
         batch = MappedBatch()
+        fast_row, rows = self._fast_row, batch.rows
         for record in records:
+            row = fast_row(record)
+            if row is not None:
+                rows.append(row)
+                continue
             try:
                 values = self._values(record)
                 key = values.pop(self.sync_key) if self.sync_key == EXTERNAL_ID else values.get(self.sync_key)
@@ -334,6 +346,57 @@ class RecordMapper:
             return None
         value = self._key_getter(record)
         return None if value is MISSING or value is None or isinstance(value, (dict, list)) else str(value)
+
+
+def _fast_rows(fields: list[_Field], paths: list[tuple[str, ...] | None], sync_key: str,
+               custom: bool) -> Callable[[Any], dict[str, Any] | None]:
+    """A function that maps one record to its row, or returns None for the interpreter to map it.
+
+    It is written for the spec, a field at a time, so the per-record loop interprets nothing: a
+    path of object keys is read with `dict.get` (a missing key or a null on the way is absent, as
+    the interpreter has it), other paths and templates by their compiled getters. It gives up (None)
+    whenever the interpreter might do anything else than store a plain value: a required field
+    without a value, no sync key, any exception (a shape that drifted, a value refused)."""
+    space: dict[str, Any] = {"MISSING": MISSING, "to_str": _to_str, "json_safe": _json_safe}
+    lines = ["def fast_row(r):", "    try:"]
+    for index, field in enumerate(fields):
+        space.update({f"get{index}": field.get, f"const{index}": field.constant, f"default{index}": field.default,
+                      f"kind{index}": field.kind, f"coerce{index}": field.coerce})
+        code = []
+        if field.get is None:
+            code.append(f"v = const{index}")
+        elif paths[index]:
+            first, *rest = paths[index]
+            code.append(f"v = r.get({first!r})")
+            code += [f"if v is not None: v = v.get({key!r})" for key in rest]
+        else:
+            code += [f"v = get{index}(r)", "if v is MISSING: return None"]
+        if field.default is not None:
+            code.append(f"if v is None: v = default{index}")
+        elif field.required:
+            code.append("if v is None: return None")
+        convert = [f"v = step{index}_{number}(v)" for number in range(len(field.steps))]
+        space.update({f"step{index}_{number}": step for number, step in enumerate(field.steps)})
+        if field.coerce is not None:
+            convert.append(f"if v.__class__ is not kind{index}: v = coerce{index}(v)")
+        if convert:
+            code += ["if v is not None:", *(f"    {line}" for line in convert)]
+        code.append(f"f{index} = v")
+        lines += [f"        {line}" for line in code]
+    key = f"f{next(index for index, field in enumerate(fields) if field.name == sync_key)}"
+    lines += [f"        if {key} is None or {key} == '': return None",
+              f"        key = {key} if {key}.__class__ is str else to_str({key})"]
+    stored = [(index, field) for index, field in enumerate(fields) if field.name != EXTERNAL_ID]
+    if custom:  # only converted values and constants can be dates or decimals: JSON's own values are stored as they are
+        values = ", ".join(f"{field.name!r}: " + (f"f{index}" if field.get is not None and not field.steps
+                                                   else f"json_safe(f{index})") for index, field in stored)
+        lines.append(f"        return {{'sync_key': key, 'data': {{{values}}}}}")
+    else:
+        values = "".join(f", {field.name!r}: f{index}" for index, field in stored)
+        lines.append(f"        return {{'sync_key': key{values}}}")
+    lines += ["    except Exception:", "        return None"]
+    exec(compile("\n".join(lines), "<fast_row>", "exec"), space)
+    return space["fast_row"]
 
 
 @task(name="map-records", cache_policy=NO_CACHE)

@@ -20,7 +20,7 @@ from typing import Any, Collection
 import orjson
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import Table, bindparam
+from sqlalchemy import JSON, Table, bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -145,7 +145,14 @@ def _execute_many(connection, table: Table, writes: list[tuple[dict[str, Any], s
     params = [[*fixed, *pick(row), digest] for row, digest in writes]
     for index in range(len(fixed), len(names) - 1):
         process = convert[index]
-        if process is not None:  # only date columns need it per row
+        if process is None:
+            continue
+        if not isinstance(table.c[names[index]].type, JSON):  # dates: a date repeats, so each is converted once
+            converted: dict[Any, Any] = {}
+            for values in params:
+                value = values[index]
+                values[index] = converted[value] if value in converted else converted.setdefault(value, process(value))
+        else:  # JSON documents
             for values in params:
                 values[index] = process(values[index])
     if compiled.positional:
