@@ -100,12 +100,16 @@ def test_a_429_with_retry_after_while_8_are_in_flight_holds_every_request_back()
         started = time.monotonic()
         pages = read_all(spec, data)
     assert sum(len(page.records) for page in pages) == 4000
-    refused = data.arrivals[4]
-    answered = refused + data.latency  # when the 429 reached the hub; Retry-After counts from then
-    quiet = [at for at in data.arrivals if answered + 0.05 < at < answered + 0.95]
-    assert quiet == []  # nothing sent by any thread while the vendor asked to wait
     assert len(data.arrivals) == 41  # 40 pages, and the refused one again
-    assert len([at for at in data.arrivals if at >= answered + 0.95]) >= 20  # most of them after the wait
+    # When the 429 reached the hub is not seen from the vendor (a loaded machine delays it), so look
+    # for the wait itself: after the refusal, one silence of about the second asked for, in which no
+    # thread sent anything, with the requests already in flight before it and most of the rest after.
+    after = sorted(at for at in data.arrivals if at > data.arrivals[4])
+    silences = [(later - earlier, index) for index, (earlier, later) in enumerate(zip(after, after[1:]))]
+    silence, before = max(silences)
+    assert silence >= 0.9  # every thread held back, not only the one refused
+    assert before <= 14  # only the other seven threads' requests (twice over, while the 429 was on its way) before it
+    assert len(after) - before - 1 >= 20  # most of them after the wait
     assert time.monotonic() - started < 5
 
 

@@ -97,7 +97,7 @@ def test_replace_keeps_a_secret_left_blank(operator):
     replaced = operator.post(f"/credentials/{name}", data={"csrf_token": csrf_of(shown), "username": "svc2",
                                                            "password": ""})
     assert replaced.status_code == 303
-    block = BasicCredentials.load(name)
+    block = BasicCredentials.load(name, _sync=True)  # Playwright may mark this thread as running an event loop
     assert (block.username, block.password.get_secret_value()) == ("svc2", "first-password")
     deleted = operator.post(f"/credentials/{name}/delete", data={"csrf_token": csrf_of(shown)})
     assert (deleted.status_code, deleted.headers["location"]) == (303, "/credentials")
