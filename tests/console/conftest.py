@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,16 @@ def _die_with_parent() -> None:
     """In the child: SIGTERM when pytest itself dies (even by SIGKILL), so no server outlives it."""
     if sys.platform == "linux":
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@pytest.fixture(scope="module")
+def demo_vendor():
+    """The demo vendor on loopback, its (URL, data): a module's consoles connect to it or test credentials on it."""
+    from ihub.vendor import make_vendor, running_vendor
+
+    data = make_vendor(assets=20, users=10, token="right-token-" + uuid.uuid4().hex)
+    with running_vendor(data) as url:
+        yield url, data
 
 
 @pytest.fixture(scope="package")

@@ -25,15 +25,6 @@ SECRETS = {"token": "tok-" + uuid.uuid4().hex, "password": "pw-" + uuid.uuid4().
 
 
 @pytest.fixture(scope="module")
-def demo_vendor():
-    from ihub.vendor import make_vendor, running_vendor
-
-    data = make_vendor(assets=20, users=10, token="right-token-" + uuid.uuid4().hex)
-    with running_vendor(data) as url:
-        yield url, data
-
-
-@pytest.fixture(scope="module")
 def creds_console(tmp_path_factory, prefect_server, demo_vendor) -> Console:
     from prefect.settings import PREFECT_API_URL
 

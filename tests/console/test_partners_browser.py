@@ -25,15 +25,6 @@ SERVE = ("import sys; from models.partners import get_partner; "
 
 
 @pytest.fixture(scope="module")
-def demo_vendor():
-    from ihub.vendor import make_vendor, running_vendor
-
-    data = make_vendor(assets=20, users=10, token="right-token-" + uuid.uuid4().hex)
-    with running_vendor(data) as url:
-        yield url, data
-
-
-@pytest.fixture(scope="module")
 def partner_console(tmp_path_factory, prefect_server, demo_vendor) -> Console:
     from prefect.settings import PREFECT_API_URL
 
