@@ -5,6 +5,8 @@ it came from, and nothing else: the flow's own code between batches does not run
 paginate (upsert-records would then name paginate as its parent too).
 """
 
+import time
+
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
@@ -27,8 +29,13 @@ def test_the_run_graph_reads_authenticate_paginate_map_upsert(sqlite_url, vendor
     state = sync_integration("acme/assets", return_state=True)
     assert state.is_completed()
     flow_run_id = state.state_details.flow_run_id
+    deadline = time.monotonic() + 15  # task runs' states reach the server as events, a moment after the flow ends
     with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        while True:
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+            if all(run.state and run.state.is_final() for run in runs) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
     by_name = {}
     for run in runs:
         by_name.setdefault(run.name.rsplit("-", 1)[0], []).append(run)  # "map-records-7f3" -> "map-records"
