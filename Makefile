@@ -12,7 +12,7 @@ demo: sync
 	IHUB_HOME="$${IHUB_HOME:-$(CURDIR)/.ihub}" .venv/bin/ihub demo
 
 test: sync browser
-	.venv/bin/pytest --durations 10
+	.venv/bin/pytest -n 3 --dist loadfile --durations 10
 
 # The whole hub until Ctrl+C: a Prefect server (UI included), `ihub serve`, the console and the REST API.
 up: sync
