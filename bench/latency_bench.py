@@ -3,9 +3,8 @@ against a bare asyncio/httpx loop with 8 requests in flight, in one run.
 
 The demo vendor (its own process) adds 50 ms to every answer and serves 20k assets; every reader
 asks for pages of 100 (200 requests) and writes them to SQLite. Runs are interleaved; the figures
-are ratios of median records/s, by the wall clock (Prefect's own cost per flow run included: about
-a second, most of it joining the flow run's heartbeat thread at exit) and, `_sync_time`, by the
-sync's own clock (the run's `seconds`: authentication, every read and write, the logs).
+are ratios of median records/s, by the wall clock (Prefect's own cost per flow run included: creating
+the flow run and its states) and, `_sync_time`, by the sync's own clock (the run's `seconds`: authentication, every read and write, the logs).
 
     .venv/bin/python bench/latency_bench.py
 """
@@ -86,8 +85,8 @@ def main() -> None:
         prefect = {name: median(run[1] - run[2] for run in runs) for name, runs in (("one", one), ("eight", eight))}
         say(f"seconds a run, whole flow / sync's own clock: concurrency 1 {median(r[1] for r in one):.2f} / "
             f"{median(r[2] for r in one):.2f}, concurrency 8 {median(r[1] for r in eight):.2f} / "
-            f"{median(r[2] for r in eight):.2f}; Prefect's own part (the flow run's creation and states, its "
-            f"heartbeat thread's join) {prefect['one']:.2f} s and {prefect['eight']:.2f} s")
+            f"{median(r[2] for r in eight):.2f}; Prefect's own part (the flow run's creation and states) "
+            f"{prefect['one']:.2f} s and {prefect['eight']:.2f} s")
         figure("latency50ms_concurrency8_over_concurrency1", f"{rate['eight'] / rate['one']:.2f}")
         figure("latency50ms_concurrency8_over_bare_asyncio8", f"{rate['eight'] / rate['bare']:.2f}")
         figure("latency50ms_concurrency8_over_concurrency1_sync_time", f"{own['eight'] / own['one']:.2f}")

@@ -8,7 +8,7 @@ from ihub.demo import demo_spec
 from models.errors import CredentialsRejected, VendorError
 from models.spec import ConnectorSpec, OffsetPagination
 from tasks.http import RetryPolicy, retry_after_seconds
-from tasks.paginate import OffsetPaginator, Page, PageRequest, Stop, fetch_pages
+from tasks.paginate import OffsetPaginator, Page, PageRequest, Stop, batched, fetch_pages
 
 
 def spec_for(base_url, **changes) -> ConnectorSpec:
@@ -136,3 +136,16 @@ def test_wildcards_in_the_record_path_collect_from_nested_lists():
     body = {"groups": [{"members": [{"id": 1}, {"id": 2}]}, {"members": [{"id": 3}]}, {"members": []}]}
     spec = spec_for("http://x", records={"path": "$.groups[*].members[*]"})
     assert [r["id"] for r in _records(body, compile_path(spec.records.path), spec)] == [1, 2, 3]
+
+
+def test_batches_fill_while_pages_come_at_once_and_close_early_while_the_vendor_is_awaited():
+    def pages(count, waited):
+        return [Page(list(range(100)), waited=waited) for _ in range(count)]
+
+    quick = [len(batch.records) for batch in batched(iter(pages(25, 0.0)), 1000)]
+    assert quick == [1000, 1000, 500]  # full batches, the last what is left
+    # 40 ms a page: after 3 pages the batch has waited 0.12 s and holds more than a tenth of 1000
+    slow = [(len(batch.records), batch.pages) for batch in batched(iter(pages(7, 0.04)), 1000)]
+    assert slow == [(300, 3), (300, 3), (100, 1)]
+    # however long it waited, a batch smaller than a tenth is not written on its own
+    assert [len(b.records) for b in batched(iter([Page(list(range(20)), waited=1.0)] * 4), 1000)] == [80]
