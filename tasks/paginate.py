@@ -16,7 +16,6 @@ page, the total reached) cancels the guesses beyond it, whose records are never 
 from __future__ import annotations
 
 import contextvars
-import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
@@ -72,8 +71,8 @@ class Page:
     """How many records the vendor sent, before the spec's filter; what paging goes by."""
     at: str = ""
     """Where the page is in the listing, for messages: "offset 400", "page 5"."""
-    waited: float = 0.0
-    """Seconds the run waited for this page to arrive (0 when it was fetched ahead and had come)."""
+    vendor_seconds: float = 0.0
+    """How long the vendor took to answer, shared among the page requests in flight at once."""
 
     def __post_init__(self) -> None:
         if self.size is None:
@@ -267,8 +266,9 @@ def fetch_pages(spec: ConnectorSpec, auth: httpx.Auth, policy: RetryPolicy | Non
     read = _PageRead(spec, policy)
     max_pages = getattr(spec.pagination, "max_pages", None)
     seen: set[str] = set()
+    guess, concurrency = getattr(paginator, "ahead", None), spec.http.concurrency
     with (nullcontext(client) if client is not None else vendor_client(auth, spec.request)) as client, \
-            _Ahead(client, read, spec.http.concurrency) as ahead:
+            _Ahead(client, read, concurrency) as ahead:
         request: PageRequest | None = paginator.first(
             PageRequest(spec.request.url, dict(spec.request.params), spec.request.body))
         while request is not None:
@@ -280,14 +280,13 @@ def fetch_pages(spec: ConnectorSpec, auth: httpx.Auth, policy: RetryPolicy | Non
                     f"stopped to avoid a loop"
                 )
             seen.add(fingerprint)
-            asked = time.perf_counter()
             fetched = ahead.take(request)
-            waited = time.perf_counter() - asked
             at = _where(spec.pagination, request, len(seen))
             if fetched.ignored:  # the spec says: no records, no next page
-                yield Page([], at=at, waited=waited)
+                yield Page([], at=at)
                 return Stop.end
-            page = Page(fetched.records, fetched.total, size=fetched.size, at=at, waited=waited)
+            page = Page(fetched.records, fetched.total, size=fetched.size, at=at,
+                        vendor_seconds=fetched.response.elapsed.total_seconds() / (concurrency if guess else 1))
             if max_pages is not None and len(seen) >= max_pages:
                 yield page
                 return Stop.max_pages
@@ -297,7 +296,6 @@ def fetch_pages(spec: ConnectorSpec, auth: httpx.Auth, policy: RetryPolicy | Non
                 yield page  # the page read before the paginator refused what comes next
                 raise
             if request is not None and request.fingerprint() not in seen:
-                guess = getattr(paginator, "ahead", None)
                 ahead.start(request, (lambda after: guess(after, page, fetched.body)) if guess else None,
                             limit=None if max_pages is None else max_pages - len(seen))
             yield page
@@ -406,28 +404,30 @@ class Batch:
         """The vendor's total, as the latest page said."""
 
 
-EARLY_BATCH_WAIT_SECONDS = 0.1
-"""A batch that has waited this long on the vendor is written once it holds a tenth of `batch_records`."""
+WRITE_SECONDS_PER_RECORD = 30e-6
+"""About what mapping and writing one record takes (bench/sync_bench.py on SQLite)."""
 
 
 def batched(pages: Iterator[Page], batch_records: int) -> Iterator[Batch]:
     """Group pages into batches of at least `batch_records` records (the last may be smaller).
 
-    A slow vendor closes a batch early: once the batch has waited EARLY_BATCH_WAIT_SECONDS for its
-    pages and holds a tenth of `batch_records`, it is written while the next pages are awaited, so
-    that at the end of the listing little is left to write (at 50 ms a page, the last 10,000
-    records took 0.8 s to map and write after the last page came). A vendor that keeps up (pages
-    fetched ahead have already come) gets full batches: fewer task runs and transactions."""
-    batch, waited = Batch(), 0.0
+    A slow vendor closes a batch early: once the batch holds a tenth of `batch_records` and the
+    vendor took longer to send it than its records take to write (WRITE_SECONDS_PER_RECORD), it is
+    written while the next pages are awaited, so that little is left to write after the last page
+    (at 50 ms a page, the last 10,000 records took 0.8 s to map and write after the last page came).
+    A vendor that keeps up (on loopback: 1,000 records in 4 ms with 4 pages in flight, against
+    30 ms to write them) gets full batches: fewer task runs and transactions."""
+    batch, vendor_seconds = Batch(), 0.0
     for page in pages:
         batch.records.extend(page.records)
         batch.pages += 1
         batch.total = page.total if page.total is not None else batch.total
-        waited += page.waited
-        if len(batch.records) >= batch_records or (
-                waited >= EARLY_BATCH_WAIT_SECONDS and len(batch.records) >= batch_records / 10):
+        vendor_seconds += page.vendor_seconds
+        held = len(batch.records)
+        if held >= batch_records or (held >= batch_records / 10
+                                     and vendor_seconds >= held * WRITE_SECONDS_PER_RECORD):
             yield batch
-            batch, waited = Batch(total=batch.total), 0.0
+            batch, vendor_seconds = Batch(total=batch.total), 0.0
     if batch.pages:
         yield batch
 

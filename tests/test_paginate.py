@@ -138,14 +138,13 @@ def test_wildcards_in_the_record_path_collect_from_nested_lists():
     assert [r["id"] for r in _records(body, compile_path(spec.records.path), spec)] == [1, 2, 3]
 
 
-def test_batches_fill_while_pages_come_at_once_and_close_early_while_the_vendor_is_awaited():
-    def pages(count, waited):
-        return [Page(list(range(100)), waited=waited) for _ in range(count)]
+def test_batches_fill_while_the_vendor_keeps_up_and_close_early_while_it_is_awaited():
+    def pages(count, vendor_seconds):
+        return iter([Page(list(range(100)), vendor_seconds=vendor_seconds) for _ in range(count)])
 
-    quick = [len(batch.records) for batch in batched(iter(pages(25, 0.0)), 1000)]
-    assert quick == [1000, 1000, 500]  # full batches, the last what is left
-    # 40 ms a page: after 3 pages the batch has waited 0.12 s and holds more than a tenth of 1000
-    slow = [(len(batch.records), batch.pages) for batch in batched(iter(pages(7, 0.04)), 1000)]
-    assert slow == [(300, 3), (300, 3), (100, 1)]
-    # however long it waited, a batch smaller than a tenth is not written on its own
-    assert [len(b.records) for b in batched(iter([Page(list(range(20)), waited=1.0)] * 4), 1000)] == [80]
+    # 2 ms a page of 100 is 20 µs a record: quicker than the records are written, so batches fill
+    assert [len(batch.records) for batch in batched(pages(25, 0.002), 1000)] == [1000, 1000, 500]
+    # 50 ms a page: a batch is written once it holds a tenth of 1000
+    assert [(len(b.records), b.pages) for b in batched(pages(3, 0.05), 1000)] == [(100, 1), (100, 1), (100, 1)]
+    # however slow the vendor, a batch smaller than a tenth is not written on its own
+    assert [len(b.records) for b in batched(iter([Page(list(range(20)), vendor_seconds=1.0)] * 4), 1000)] == [80]
