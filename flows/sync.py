@@ -31,9 +31,11 @@ but a record the first read already counted is counted again only when that writ
 
 from __future__ import annotations
 
+import gc
 import time
+from contextlib import contextmanager
 from itertools import islice
-from typing import Any, NamedTuple
+from typing import Any, Iterator, NamedTuple
 
 from prefect import flow, get_run_logger, runtime
 from prefect.artifacts import create_table_artifact
@@ -141,7 +143,7 @@ def sync_integration(integration: str, full_refresh: bool = False) -> SyncSummar
             raise
     reap_crashed(record.id)  # a crashed run's log and lease must not hold this one up
     try:
-        with one_run_at_a_time(record.id, record.uid) as lease_id, heartbeat(record.id):
+        with one_run_at_a_time(record.id, record.uid) as lease_id, heartbeat(record.id), _older_objects_frozen():
             return _sync(integration, record, spec, RunLog(record.id, spec.import_action, trigger, flow_run_id(),
                                                            log_id, attempt=attempt, lease_id=lease_id), full_refresh)
     except LeaseNotGranted as exc:
@@ -154,6 +156,19 @@ def sync_integration(integration: str, full_refresh: bool = False) -> SyncSummar
             ActionStatus.skipped, message)
         get_run_logger().warning(message)
         return Completed(name="Skipped", message=message)
+
+
+@contextmanager
+def _older_objects_frozen() -> Iterator[None]:
+    """Keep the objects that were there before the run (the imports: ~170k) out of Python's garbage
+    collections while it runs. A batch's records are many small containers that outlive a young
+    collection, so full collections come often, and each walked every one of those objects: a
+    fifth of a first load's CPU on loopback. They are handed back to the collector afterwards."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _skipped_message(ref: str, integration_id: int) -> str:
