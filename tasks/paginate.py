@@ -406,13 +406,16 @@ class Batch:
 
 WRITE_SECONDS_PER_RECORD = 30e-6
 """About what mapping and writing one record takes (bench/sync_bench.py on SQLite)."""
+EARLY_BATCH_RECORDS = 1_000
+"""The least a batch closed early holds (a tenth of the default `batch_records`): a smaller batch
+costs more in task runs than it saves, and a spec's smaller `batch_records` is kept as it is."""
 
 
 def batched(pages: Iterator[Page], batch_records: int) -> Iterator[Batch]:
     """Group pages into batches of at least `batch_records` records (the last may be smaller).
 
-    A slow vendor closes a batch early: once the batch holds a tenth of `batch_records` and the
-    vendor took longer to send it than its records take to write (WRITE_SECONDS_PER_RECORD), it is
+    A slow vendor closes a batch early: once the batch holds EARLY_BATCH_RECORDS and the vendor
+    took longer to send it than its records take to write (WRITE_SECONDS_PER_RECORD), it is
     written while the next pages are awaited, so that little is left to write after the last page
     (at 50 ms a page, the last 10,000 records took 0.8 s to map and write after the last page came).
     A vendor that keeps up (on loopback: 1,000 records in 4 ms with 4 pages in flight, against
@@ -424,7 +427,7 @@ def batched(pages: Iterator[Page], batch_records: int) -> Iterator[Batch]:
         batch.total = page.total if page.total is not None else batch.total
         vendor_seconds += page.vendor_seconds
         held = len(batch.records)
-        if held >= batch_records or (held >= batch_records / 10
+        if held >= batch_records or (held >= EARLY_BATCH_RECORDS
                                      and vendor_seconds >= held * WRITE_SECONDS_PER_RECORD):
             yield batch
             batch, vendor_seconds = Batch(total=batch.total), 0.0

@@ -139,12 +139,13 @@ def test_wildcards_in_the_record_path_collect_from_nested_lists():
 
 
 def test_batches_fill_while_the_vendor_keeps_up_and_close_early_while_it_is_awaited():
-    def pages(count, vendor_seconds):
-        return iter([Page(list(range(100)), vendor_seconds=vendor_seconds) for _ in range(count)])
+    def pages(count, vendor_seconds, records=500):
+        return iter([Page(list(range(records)), vendor_seconds=vendor_seconds) for _ in range(count)])
 
-    # 2 ms a page of 100 is 20 µs a record: quicker than the records are written, so batches fill
-    assert [len(batch.records) for batch in batched(pages(25, 0.002), 1000)] == [1000, 1000, 500]
-    # 50 ms a page: a batch is written once it holds a tenth of 1000
-    assert [(len(b.records), b.pages) for b in batched(pages(3, 0.05), 1000)] == [(100, 1), (100, 1), (100, 1)]
-    # however slow the vendor, a batch smaller than a tenth is not written on its own
-    assert [len(b.records) for b in batched(iter([Page(list(range(20)), vendor_seconds=1.0)] * 4), 1000)] == [80]
+    # 2 ms a page of 500 is 4 µs a record: quicker than the records are written, so batches fill
+    assert [len(batch.records) for batch in batched(pages(50, 0.002), 10_000)] == [10_000, 10_000, 5_000]
+    # 50 ms a page: a batch is written once it holds 1,000 records
+    assert [(len(b.records), b.pages) for b in batched(pages(5, 0.05), 10_000)] == [(1000, 2), (1000, 2), (500, 1)]
+    # however slow the vendor, a smaller batch is not written on its own, and a spec's smaller batches stay
+    assert [len(b.records) for b in batched(pages(4, 1.0, records=200), 10_000)] == [800]
+    assert [len(b.records) for b in batched(pages(4, 1.0, records=100), 120)] == [200, 200]
