@@ -5,6 +5,8 @@ A module's CPU is this process's plus its processes': those that ended (reaped) 
 running (the session's Prefect test server, a module's `ihub serve`), read from /proc, so a server
 started by one module and used by the next counts where it worked. On a 2-core machine that other
 jobs share, wall time says how busy the machine was; CPU seconds say what the suite costs.
+Under pytest-xdist each worker measures its own tests and hands its table to the controller,
+which prints them together.
 """
 
 from __future__ import annotations
@@ -62,6 +64,16 @@ class ModuleTimes:
         module["pytest"] += after_own - own
         module["processes"] += after_children - children
         module["load"] += os.getloadavg()[0]
+
+    def pytest_sessionfinish(self, session) -> None:
+        if hasattr(session.config, "workeroutput"):  # an xdist worker: its table goes to the controller
+            session.config.workeroutput["module_times"] = {name: dict(m) for name, m in self.modules.items()}
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error) -> None:
+        for name, times in getattr(node, "workeroutput", {}).get("module_times", {}).items():
+            for key, value in times.items():
+                self.modules[name][key] += value
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if not self.modules:
