@@ -57,14 +57,23 @@ def progress_of(console: Console, integration_id: int, label: str) -> Iterator[N
             watcher.join()
 
 
+_without_heartbeat: list = [None, None]
+"""The settings last in use, and the same without Prefect's heartbeat: making them costs ~0.1 s of CPU
+(pydantic reads every setting again), so once for a process's runs rather than once a run."""
+
+
 @contextmanager
 def without_prefect_heartbeat() -> Iterator[None]:
     """Run flows here without Prefect's heartbeat thread. The hub's own heartbeat (models/logs.py) tells
     a dead run, and the reaper marks its flow run Crashed (flows/reap.py); Prefect's thread sleeps in
     1 s steps and is joined when the run ends, which added up to a second to every run."""
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.context import SettingsContext, get_settings_context
 
-    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    context = get_settings_context()
+    if _without_heartbeat[0] is not context.settings:
+        _without_heartbeat[:] = context.settings, context.settings.copy_with_update(
+            updates={"flows.heartbeat_frequency": None})
+    with SettingsContext(profile=context.profile, settings=_without_heartbeat[1]):
         yield
 
 

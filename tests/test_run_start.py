@@ -136,3 +136,23 @@ def test_a_start_refused_every_time_fails_in_one_line_with_a_counted_log(runnabl
     assert log.status.value == "Failed" and log.message == message and log.finished_at is not None
     with session() as db:
         assert db.get(Integration, runnable).consecutive_failures == 1
+
+
+def test_ihub_run_goes_without_prefects_heartbeat_thread_which_a_plain_flow_call_starts(runnable, monkeypatch):
+    """The hub's heartbeat and reaper tell a dead run; Prefect's heartbeat thread only made each run wait for
+    its join (up to a second)."""
+    from prefect.flow_engine import FlowRunEngine
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+
+    from flows.sync import sync_integration
+
+    started = []
+    template = FlowRunEngine._build_heartbeat_event_template
+    monkeypatch.setattr(FlowRunEngine, "_build_heartbeat_event_template",
+                        lambda engine: started.append(engine.flow_run.name) or template(engine))
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: 30}):
+        result = CliRunner().invoke(app, ["run", "acme/assets"])
+        assert result.exit_code == 0, result.output
+        assert started == []
+        sync_integration("acme/assets")  # the same flow called plainly: Prefect starts its thread
+    assert started == ["acme/assets"]
