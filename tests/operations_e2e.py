@@ -2,11 +2,17 @@
 creates a deployment per integration, a run started through the API (as the UI's Run button
 does) completes, a failed run retried through the API (as the UI's Retry does) completes as the
 same flow run with one action log, the history reads both, deployments follow the database,
-and an interval schedule fires. Once with Prefect on SQLite, once on PostgreSQL."""
+and an interval schedule fires. Once with Prefect on SQLite, once on PostgreSQL: the tests are
+collected by two thin modules, test_operations_e2e_sqlite.py and test_operations_e2e_postgresql.py,
+each with its `stack` fixture (`running_stack`), so that pytest-xdist (`--dist loadfile`) runs the
+two stacks at once on different workers instead of one after the other. The tests run in the order
+they are written here; the last one stops `ihub serve`."""
 
 from __future__ import annotations
 
 import uuid
+from contextlib import ExitStack, contextmanager
+from typing import Iterator
 
 import pytest
 from prefect.client.orchestration import get_client
@@ -23,18 +29,17 @@ REF = "acme/assets"
 DEPLOYMENT = "sync-integration/acme:assets"
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def stack(request, tmp_path_factory):
-    """A Prefect server, a hub database, the demo vendor, an active integration and `ihub serve`."""
-    from contextlib import ExitStack
-
+@contextmanager
+def running_stack(database: str, tmp_path_factory) -> Iterator[dict]:
+    """A Prefect server on `database` ("sqlite" or "postgresql"), a hub database on the same kind, the
+    demo vendor, an active integration and `ihub serve`; everything stopped and dropped afterwards."""
     from ihub.demo import demo_spec
     from ihub.vendor import make_vendor, running_vendor
     from models.engine import get_engine, migrate
 
-    home = tmp_path_factory.mktemp(f"e2e-{request.param}")
+    home = tmp_path_factory.mktemp(f"e2e-{database}")
     with ExitStack() as stack, pytest.MonkeyPatch.context() as patch:
-        if request.param == "sqlite":
+        if database == "sqlite":
             prefect_db, hub_url = f"sqlite+aiosqlite:///{home / 'prefect.db'}", f"sqlite:///{home / 'ihub.db'}"
         else:
             prefect_db = stack.enter_context(postgres_database())
