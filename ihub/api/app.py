@@ -71,15 +71,17 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
 def serve(host: str, port: int) -> None:
     import uvicorn
 
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again: with the default handler the
+    # process would die there, before `atexit` stops the embedded Prefect server a run or block read started.
+    # Installed before the announce below, so that a SIGTERM at any moment after it (before uvicorn has set
+    # its own handler, too) exits through `atexit`.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     app = create_app()
     path = app.state.admin_token_file
     where = f"in {path} (or set IHUB_ADMIN_TOKEN)" if path else "IHUB_ADMIN_TOKEN"
     print(f"Integration Hub console on http://{host}:{port}/ (sign in with the admin token); "
           f"REST API on http://{host}:{port}{PREFIX} (docs: http://{host}:{port}/docs); admin token: {where}",
           flush=True)
-    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again: with the default handler the
-    # process would die there, before `atexit` stops the embedded Prefect server a run or block read started.
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
