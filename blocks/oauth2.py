@@ -96,10 +96,13 @@ class OAuth2Auth(httpx.Auth):
         self._lock = threading.Lock()
 
     def auth_flow(self, request: httpx.Request):
-        request.headers["Authorization"] = f"Bearer {self._access_token()}"
+        used = self._access_token()
+        request.headers["Authorization"] = f"Bearer {used}"
         response = yield request
         if response.status_code == 401:  # revoked or expired early: one new token, one more try
-            self._token = None
+            with self._lock:  # pages in flight got the 401 too: the first one renews the token, once
+                if self._token is not None and self._token["access_token"] == used:
+                    self._token = None
             request.headers["Authorization"] = f"Bearer {self._access_token()}"
             yield request
 
