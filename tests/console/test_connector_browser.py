@@ -4,14 +4,17 @@ tested, synced integration entirely in the browser (a wrong records path that Te
 applied suggestion fixes it, "Run now" reaching Completed with the records in the hub, the spec edited
 as YAML while it is Active without losing them). Screenshots go under screenshots/ (seed004-*).
 
-Here a Prefect server, the demo vendor and `ihub api` (IHUB_ALLOWED_HOSTS=127.0.0.1) run for the
-module; the credentials are created on the console's own Credentials page, from step 2.
+Here the demo vendor and a console of its own (`ihub api` on an empty hub, IHUB_ALLOWED_HOSTS=127.0.0.1)
+run for the module, on the session's Prefect server (the console runs the flow itself: Run now needs
+Prefect's API, not its services); the credentials are created on the console's own Credentials page,
+from step 2, under a name of this run's, since blocks outlive a module on that server.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import sys
 import uuid
 from pathlib import Path
 
@@ -20,11 +23,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlmodel import func, select
 
-from tests.console.conftest import ADMIN
-from tests.console.test_console_manager_browser import _answers, _signed_in
-from tests.live_prefect import BIN, background, free_port, hub_env, prefect_server, wait_for
+from tests.console.conftest import ADMIN, running_console
+from tests.console.test_console_manager_browser import _signed_in
 
-TOKEN_BLOCK = "demo-vendor-token"
+TOKEN_BLOCK = "demo-vendor-token-" + uuid.uuid4().hex[:6]
 RUN = 90_000  # ms: Run now's flow run, under the load of a shared machine
 REACHED = 120_000  # ms: the web app's first reach of Prefect's server, Prefect's import included
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -40,26 +42,21 @@ def docs_screenshot(target, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def connector_hub(tmp_path_factory):
-    """A Prefect server, the demo vendor (60 assets, a token) and the console using both; an empty hub."""
+def connector_hub(tmp_path_factory, prefect_server):
+    """The demo vendor (60 assets, a token) and the console using it and the session's Prefect server; an empty hub."""
+    from prefect.settings import PREFECT_API_URL
+
     from ihub.vendor import make_vendor, running_vendor
-    from models.engine import migrate
 
     home = tmp_path_factory.mktemp("connector-browser")
-    hub_url = f"sqlite:///{home / 'ihub.db'}"
+    api_url = PREFECT_API_URL.value()
     vendor = make_vendor(assets=60, users=5, token="connector-" + uuid.uuid4().hex)
     with pytest.MonkeyPatch.context() as patch, running_vendor(vendor) as vendor_url, \
-            prefect_server(home, f"sqlite+aiosqlite:///{home / 'prefect.db'}") as api_url:
-        patch.setenv("IHUB_DATABASE_URL", hub_url)
-        migrate(hub_url)
-        env = hub_env(api_url, hub_url, home, IHUB_ADMIN_TOKEN=ADMIN, IHUB_ALLOWED_HOSTS="127.0.0.1")
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        with background([str(BIN / "ihub"), "api", "--host", "127.0.0.1", "--port", str(port)], env,
-                        home / "api.log") as api:
-            wait_for(lambda: _answers(httpx, url), 60, f"the web app (see {home / 'api.log'})", process=api)
-            yield {"url": url, "vendor": vendor_url, "api_url": api_url, "token": vendor.token}
-        assert vendor.token.encode() not in (home / "api.log").read_bytes(), "the token reached the web app's log"
+            running_console(home, [str(Path(sys.executable).parent / "ihub")], PREFECT_API_URL=api_url,
+                            IHUB_ALLOWED_HOSTS="127.0.0.1") as console:
+        patch.setenv("IHUB_DATABASE_URL", f"sqlite:///{home / 'ihub.db'}")  # the web app's: stored_assets reads it
+        yield {"url": console.url, "vendor": vendor_url, "api_url": api_url, "token": vendor.token}
+    assert vendor.token.encode() not in (home / "server.log").read_bytes(), "the token reached the web app's log"
 
 
 @pytest.fixture
