@@ -1,5 +1,7 @@
-"""The console in a real browser: the web app (`ihub api`) on a free loopback port, Debian's Chromium
-driven by Playwright, one signed-in browser context, and screenshots of each screen.
+"""The console in a real browser: the web app (`ihub api`) on a free loopback port, on the session's
+Prefect server, Debian's Chromium driven by Playwright, one signed-in browser context, and screenshots
+of each screen. Modules whose story needs a hub or a web app of their own (an empty hub, a partner
+template pointed elsewhere) start one with `running_console`; the others share `console_server`.
 
 The fixtures are package-scoped: started once for all of tests/console/ and stopped right after
 them (also when the run is interrupted), because Playwright's sync API marks its event loop as
@@ -38,6 +40,7 @@ ADMIN = "console-browser-test-token"
 class Console:
     url: str
     token: str
+    log: Path  # the web app's output
 
     def api(self) -> httpx.Client:
         """The same app's REST API, as the admin, to set up what a test needs besides the screen it drives."""
@@ -68,9 +71,14 @@ def demo_vendor():
 
 
 @pytest.fixture(scope="package")
-def console_server(tmp_path_factory) -> Console:
+def console_server(tmp_path_factory, prefect_server) -> Console:
+    """The shared console: a fresh hub, its credentials on the session's Prefect server (a web app reaching
+    Prefect costs seconds of CPU: once here), loopback allowed (IHUB_ALLOWED_HOSTS) for the demo vendor."""
+    from prefect.settings import PREFECT_API_URL
+
     home = tmp_path_factory.mktemp("console-hub")
-    with running_console(home, [str(Path(sys.executable).parent / "ihub")]) as console:
+    with running_console(home, [str(Path(sys.executable).parent / "ihub")], PREFECT_API_URL=PREFECT_API_URL.value(),
+                         IHUB_ALLOWED_HOSTS="127.0.0.1") as console:
         yield console
 
 
@@ -87,7 +95,7 @@ def running_console(home: Path, command: list[str], **env: str) -> Iterator[Cons
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(server, url, home / "server.log")
-        yield Console(url, ADMIN)
+        yield Console(url, ADMIN, home / "server.log")
     finally:
         server.terminate()
         try:
