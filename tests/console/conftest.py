@@ -1,8 +1,8 @@
 """The console in a real browser: the web app (`ihub api`) on a free loopback port, on the session's
 Prefect server, Debian's Chromium driven by Playwright, one signed-in browser context, and screenshots
-of each screen. Modules whose story needs a hub of its own (an empty one, a first action log) start a
-web app with `running_console`; the others share `console_server`, whose demo-vendor partner template
-points at the package's `demo_vendor`.
+of each screen. All modules share `console_server` (each with customers and credentials of its own
+names), whose demo-vendor partner template points at the package's `demo_vendor`: a web app that runs
+flows costs seconds of CPU to start and to import Prefect, so each test process starts one.
 
 The fixtures are package-scoped: started once for all of tests/console/ and stopped right after
 them (also when the run is interrupted), because Playwright's sync API marks its event loop as
@@ -46,6 +46,7 @@ class Console:
     url: str
     token: str
     log: Path  # the web app's output
+    database_url: str  # its hub's
 
     def api(self) -> httpx.Client:
         """The same app's REST API, as the admin, to set up what a test needs besides the screen it drives."""
@@ -70,7 +71,7 @@ def demo_vendor():
     """The demo vendor on loopback, its (URL, data): the shared console connects to it and tests credentials on it."""
     from ihub.vendor import make_vendor, running_vendor
 
-    data = make_vendor(assets=20, users=10, token="right-token-" + uuid.uuid4().hex)
+    data = make_vendor(assets=60, users=10, token="right-token-" + uuid.uuid4().hex)
     with running_vendor(data) as url:
         yield url, data
 
@@ -101,7 +102,7 @@ def running_console(home: Path, command: list[str], **env: str) -> Iterator[Cons
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(server, url, home / "server.log")
-        yield Console(url, ADMIN, home / "server.log")
+        yield Console(url, ADMIN, home / "server.log", env["IHUB_DATABASE_URL"])
     finally:
         server.terminate()
         try:

@@ -1,20 +1,19 @@
 """The universal connector (seed 004) in Chromium, as an operator builds one against the demo vendor on
-loopback: each guided step refusing a bad value beside its field; from an empty hub to a scheduled,
+loopback: each guided step refusing a bad value beside its field; from a new customer to a scheduled,
 tested, synced integration entirely in the browser (a wrong records path that Test explains and whose
 applied suggestion fixes it, "Run now" reaching Completed with the records in the hub, the spec edited
 as YAML while it is Active without losing them). Screenshots go under screenshots/ (seed004-*).
 
-Here the demo vendor and a console of its own (`ihub api` on an empty hub, IHUB_ALLOWED_HOSTS=127.0.0.1)
-run for the module, on the session's Prefect server (the console runs the flow itself: Run now needs
-Prefect's API, not its services); the credentials are created on the console's own Credentials page,
-from step 2, under a name of this run's, since blocks outlive a module on that server.
+The web app is the shared console, on the session's Prefect server (the console runs the flow itself:
+Run now needs Prefect's API, not its services), with loopback allowed for the package's demo vendor
+(60 assets); the credentials are created on the console's own Credentials page, from step 2, under a
+name of this run's, since blocks outlive a module on that server.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import sys
 import uuid
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlmodel import func, select
 
-from tests.console.conftest import ADMIN, running_console
+from tests.console.conftest import ADMIN
 from tests.console.test_console_manager_browser import _signed_in
 
 TOKEN_BLOCK = "demo-vendor-token-" + uuid.uuid4().hex[:6]
@@ -42,21 +41,15 @@ def docs_screenshot(target, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def connector_hub(tmp_path_factory, prefect_server):
-    """The demo vendor (60 assets, a token) and the console using it and the session's Prefect server; an empty hub."""
+def connector_hub(console_server, demo_vendor):
+    """The shared console and the demo vendor; the test process reads the console's hub (stored_assets)."""
     from prefect.settings import PREFECT_API_URL
 
-    from ihub.vendor import make_vendor, running_vendor
-
-    home = tmp_path_factory.mktemp("connector-browser")
-    api_url = PREFECT_API_URL.value()
-    vendor = make_vendor(assets=60, users=5, token="connector-" + uuid.uuid4().hex)
-    with pytest.MonkeyPatch.context() as patch, running_vendor(vendor) as vendor_url, \
-            running_console(home, [str(Path(sys.executable).parent / "ihub")], PREFECT_API_URL=api_url,
-                            IHUB_ALLOWED_HOSTS="127.0.0.1") as console:
-        patch.setenv("IHUB_DATABASE_URL", f"sqlite:///{home / 'ihub.db'}")  # the web app's: stored_assets reads it
-        yield {"url": console.url, "vendor": vendor_url, "api_url": api_url, "token": vendor.token}
-    assert vendor.token.encode() not in (home / "server.log").read_bytes(), "the token reached the web app's log"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IHUB_DATABASE_URL", console_server.database_url)
+        yield {"url": console_server.url, "vendor": demo_vendor[0], "api_url": PREFECT_API_URL.value(),
+               "token": demo_vendor[1].token}
+    assert demo_vendor[1].token.encode() not in console_server.log.read_bytes(), "the token reached the web app's log"
 
 
 @pytest.fixture
@@ -144,14 +137,14 @@ def test_each_guided_step_refuses_a_bad_value_beside_its_field(operator, connect
     screenshot(page, "seed004-4-map-fields-refused")
 
 
-def test_from_an_empty_hub_to_a_scheduled_tested_synced_connector_in_the_browser(operator, connector_hub,
-                                                                                  screenshot):
+def test_from_a_new_customer_to_a_scheduled_tested_synced_connector_in_the_browser(
+        operator, connector_hub, screenshot):
     page = operator
     page.goto("/customers")
     page.get_by_role("link", name="+ New Customer").click()
-    page.get_by_label("Name").fill("acme")
+    page.get_by_label("Name").fill("initech")
     page.get_by_role("button", name="Submit").click()
-    page.get_by_role("link", name="Edit acme").click()
+    page.get_by_role("link", name="Edit initech").click()
     page.get_by_role("link", name="+ New universal connector").click()
 
     # 1. Add the integration, with a records path that finds nothing
@@ -237,10 +230,10 @@ def test_from_an_empty_hub_to_a_scheduled_tested_synced_connector_in_the_browser
     assert re.fullmatch(re.escape(ui) + r"/runs/flow-run/[0-9a-f-]{36}", flow_run.get_attribute("href"))
     screenshot(page, "seed004-run-now-completed")
     docs_screenshot(page.locator(".panel"), "connector-run-now")
-    assert stored_assets("acme", "assets") == 60
+    assert stored_assets("initech", "assets") == 60
 
     # The spec of the Active integration, edited as YAML: its records, schedule and status stay
-    page.goto("/customers/acme/integrations/assets/spec")
+    page.goto("/customers/initech/integrations/assets/spec")
     spec = page.get_by_label("Spec (YAML)")
     spec.fill(spec.input_value().replace("sync_key: external_id", "sync_key: name"))
     page.get_by_role("button", name="Save").click()
@@ -251,7 +244,7 @@ def test_from_an_empty_hub_to_a_scheduled_tested_synced_connector_in_the_browser
     expect(page.locator(".flash.success")).to_contain_text("60 stored records, the action logs, the sync state "
                                                            "and the API key kept; schedule kept")
     screenshot(page, "seed004-yaml-edited")
-    assert stored_assets("acme", "assets") == 60
-    page.goto("/customers/acme/integrations/assets")
+    assert stored_assets("initech", "assets") == 60
+    page.goto("/customers/initech/integrations/assets")
     expect(page.locator(".heading .status")).to_have_text("Active")
     expect(page.locator(".manager-header")).to_contain_text("30 6 * * 1-5 (Europe/Paris)")

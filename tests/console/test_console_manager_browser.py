@@ -1,6 +1,6 @@
 """The Integration Manager (seed 003) in Chromium, as an operator uses it: the header, an action
-request that runs for real (a Prefect server, the demo vendor) and reaches Completed without a
-reload, the log's details with its flow run in the Prefect UI, and the API key shown once.
+request that runs for real (the session's Prefect server, the demo vendor) and reaches Completed
+without a reload, the log's details with its flow run in the Prefect UI, and the API key shown once.
 Screenshots at 1280 px and at phone width go to screenshots/."""
 
 from __future__ import annotations
@@ -8,15 +8,14 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import re
-import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.console.conftest import ADMIN, running_console
+from tests.console.conftest import ADMIN
 from tests.console.test_console_browser import onboard
 
 PHONE = {"width": 390, "height": 844}
@@ -25,37 +24,30 @@ CUSTOMER = "demo-" + uuid.uuid4().hex[:6]  # its deployment and block go on the 
 
 
 @pytest.fixture(scope="module")
-def hub_with_prefect(tmp_path_factory, prefect_server):
-    """The demo vendor and `ihub api` (the console) using it and the session's Prefect server, with the demo
-    integration `CUSTOMER/assets` active and its credentials saved on that server through the console's API."""
-    import httpx
+def hub_with_prefect(console_server, demo_vendor):
+    """The shared console with the demo integration `CUSTOMER/assets` active, its credentials saved on the
+    session's Prefect server through the console's API."""
     from prefect.settings import PREFECT_API_URL
 
     from ihub.demo import demo_spec
-    from ihub.vendor import make_vendor, running_vendor
-    from models.engine import migrate, session
-    from models.integration_setup import activate
-    from models.integrations import onboard as onboard_spec
 
-    home = tmp_path_factory.mktemp("manager-browser")
-    hub_url = f"sqlite:///{home / 'ihub.db'}"
-    vendor = make_vendor(assets=60, users=5, token="manager-" + uuid.uuid4().hex)
     block = f"{CUSTOMER}-token"
-    with pytest.MonkeyPatch.context() as patch, running_vendor(vendor) as base_url:
-        patch.setenv("IHUB_DATABASE_URL", hub_url)  # the web app's database, also for _apply_deployment
-        migrate(hub_url)
-        with session() as db:
-            integration = onboard_spec(db, CUSTOMER, "vendor", "the demo vendor", "assets",
-                                       demo_spec(base_url, auth={"type": "api_token", "block": block}))
-            activate(db, integration)
-        api_url = PREFECT_API_URL.value()
-        with running_console(home, [str(Path(sys.executable).parent / "ihub")], PREFECT_API_URL=api_url) as console:
-            with console.api() as api:
-                api.timeout = httpx.Timeout(120)  # the web app's first Prefect call imports Prefect
-                api.post("/credentials", json={"name": block, "type": "api_token", "secrets": {"token": vendor.token}}
-                         ).raise_for_status()
-            yield {"url": console.url, "api_url": api_url}
-        assert vendor.token.encode() not in (home / "server.log").read_bytes(), "the token reached the web app's log"
+    spec = demo_spec(demo_vendor[0], auth={"type": "api_token", "block": block}).model_dump(mode="json",
+                                                                                          exclude_none=True)
+    with console_server.api() as api:
+        api.timeout = httpx.Timeout(120)  # the web app's first Prefect call may import Prefect
+        api.post("/credentials", json={"name": block, "type": "api_token", "secrets": {"token": demo_vendor[1].token}}
+                 ).raise_for_status()
+        api.post("/customers", json={"name": CUSTOMER}).raise_for_status()
+        api.post(f"/customers/{CUSTOMER}/endpoints", json={"name": "vendor", "description": "the demo vendor"}
+                 ).raise_for_status()
+        api.post(f"/customers/{CUSTOMER}/integrations", json={"name": "assets", "endpoint": "vendor", "spec": spec}
+                 ).raise_for_status()
+        api.post(f"/customers/{CUSTOMER}/integrations/assets/activate").raise_for_status()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IHUB_DATABASE_URL", console_server.database_url)  # for _apply_deployment
+        yield {"url": console_server.url, "api_url": PREFECT_API_URL.value()}
+    assert demo_vendor[1].token.encode() not in console_server.log.read_bytes(), "the token reached the web app's log"
 
 
 def _apply_deployment() -> None:
@@ -96,7 +88,9 @@ def test_a_requested_import_runs_and_reaches_completed_without_a_reload(browser,
         page.get_by_role("link", name="Action Requests").click()
         page.get_by_label("Action").select_option(label="Import Assets (import)")
         page.get_by_role("button", name="Request").click()
-        expect(page.locator(".flash.success")).to_contain_text("Request #1 queued: Import Assets (action log #1)")
+        queued = page.locator(".flash.success")
+        expect(queued).to_contain_text(re.compile(r"Request #\d+ queued: Import Assets \(action log #\d+\)"))
+        log_id = re.search(r"action log #(\d+)", queued.inner_text())[1]  # ids of the shared hub's
         status = page.locator("tbody tr").first.locator('[data-field="status"]')
         assert status.inner_text() in {"Queued", "In Progress"}  # the page came back before the run ended
         page.evaluate("window.notReloaded = true")
@@ -105,7 +99,7 @@ def test_a_requested_import_runs_and_reaches_completed_without_a_reload(browser,
         assert page.evaluate("window.notReloaded") is True  # the status moved by itself
         screenshot(page, "21-manager-request-completed")
 
-        page.get_by_role("link", name="#1", exact=True).click()
+        page.get_by_role("link", name=f"#{log_id}", exact=True).click()
         details = page.locator(".subpanel")
         expect(details).to_contain_text("an action request")
         counts = page.locator(".counts")
