@@ -115,7 +115,8 @@ def test_a_requested_import_runs_and_reaches_completed_without_a_reload(browser,
         expect(page.locator(".beat")).to_have_text("OK")
         screenshot(page, "23-manager-header-and-logs")
         page.get_by_role("link", name="Open in the Prefect UI").click()  # no `ihub serve` here: no deployment yet
-        expect(page.locator("main")).to_contain_text(f"Prefect has no deployment sync-integration/{CUSTOMER}:assets yet")
+        expect(page.locator("main")).to_contain_text(
+            f"Prefect has no deployment sync-integration/{CUSTOMER}:assets yet")
         _apply_deployment()  # as `ihub serve` does
         answer = context.request.get(f"/customers/{CUSTOMER}/integrations/assets/deployment", max_redirects=0)
         assert answer.status == 303
