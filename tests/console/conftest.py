@@ -1,5 +1,8 @@
-"""The console in a real browser: the web app (`ihub api`) on a free loopback port, Debian's Chromium
-driven by Playwright, one signed-in browser context, and screenshots of each screen.
+"""The console in a real browser: the web app (`ihub api`) on a free loopback port, on the session's
+Prefect server, Debian's Chromium driven by Playwright, one signed-in browser context, and screenshots
+of each screen. All modules share `console_server` (each with customers and credentials of its own
+names), whose demo-vendor partner template points at the package's `demo_vendor`: a web app that runs
+flows costs seconds of CPU to start and to import Prefect, so each test process starts one.
 
 The fixtures are package-scoped: started once for all of tests/console/ and stopped right after
 them (also when the run is interrupted), because Playwright's sync API marks its event loop as
@@ -32,12 +35,18 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 ADMIN = "console-browser-test-token"
+# `ihub api`, with the demo vendor partner template's one region moved to the URL given first.
+SERVE_WITH_VENDOR = ("import sys; from models.partners import get_partner; "
+                     "get_partner('demo-vendor').regions['local'] = sys.argv.pop(1); "
+                     "from ihub.entry import main; sys.argv[0] = 'ihub'; main()")
 
 
 @dataclass
 class Console:
     url: str
     token: str
+    log: Path  # the web app's output
+    database_url: str  # its hub's
 
     def api(self) -> httpx.Client:
         """The same app's REST API, as the admin, to set up what a test needs besides the screen it drives."""
@@ -57,20 +66,26 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def demo_vendor():
-    """The demo vendor on loopback, its (URL, data): a module's consoles connect to it or test credentials on it."""
+    """The demo vendor on loopback, its (URL, data): the shared console connects to it and tests credentials on it."""
     from ihub.vendor import make_vendor, running_vendor
 
-    data = make_vendor(assets=20, users=10, token="right-token-" + uuid.uuid4().hex)
+    data = make_vendor(assets=60, users=10, token="right-token-" + uuid.uuid4().hex)
     with running_vendor(data) as url:
         yield url, data
 
 
 @pytest.fixture(scope="package")
-def console_server(tmp_path_factory) -> Console:
+def console_server(tmp_path_factory, prefect_server, demo_vendor) -> Console:
+    """The shared console: a fresh hub, its credentials and runs on the session's Prefect server (a web app
+    reaching Prefect costs seconds of CPU: once here), loopback allowed (IHUB_ALLOWED_HOSTS) and the demo
+    vendor partner's region at `demo_vendor`."""
+    from prefect.settings import PREFECT_API_URL
+
     home = tmp_path_factory.mktemp("console-hub")
-    with running_console(home, [str(Path(sys.executable).parent / "ihub")]) as console:
+    with running_console(home, [sys.executable, "-c", SERVE_WITH_VENDOR, demo_vendor[0]],
+                         PREFECT_API_URL=PREFECT_API_URL.value(), IHUB_ALLOWED_HOSTS="127.0.0.1") as console:
         yield console
 
 
@@ -87,7 +102,7 @@ def running_console(home: Path, command: list[str], **env: str) -> Iterator[Cons
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(server, url, home / "server.log")
-        yield Console(url, ADMIN)
+        yield Console(url, ADMIN, home / "server.log", env["IHUB_DATABASE_URL"])
     finally:
         server.terminate()
         try:

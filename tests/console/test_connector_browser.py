@@ -1,11 +1,13 @@
 """The universal connector (seed 004) in Chromium, as an operator builds one against the demo vendor on
-loopback: each guided step refusing a bad value beside its field; from an empty hub to a scheduled,
+loopback: each guided step refusing a bad value beside its field; from a new customer to a scheduled,
 tested, synced integration entirely in the browser (a wrong records path that Test explains and whose
 applied suggestion fixes it, "Run now" reaching Completed with the records in the hub, the spec edited
 as YAML while it is Active without losing them). Screenshots go under screenshots/ (seed004-*).
 
-Here a Prefect server, the demo vendor and `ihub api` (IHUB_ALLOWED_HOSTS=127.0.0.1) run for the
-module; the credentials are created on the console's own Credentials page, from step 2.
+The web app is the shared console, on the session's Prefect server (the console runs the flow itself:
+Run now needs Prefect's API, not its services), with loopback allowed for the package's demo vendor
+(60 assets); the credentials are created on the console's own Credentials page, from step 2, under a
+name of this run's, since blocks outlive a module on that server.
 """
 
 from __future__ import annotations
@@ -21,10 +23,9 @@ from playwright.sync_api import expect
 from sqlmodel import func, select
 
 from tests.console.conftest import ADMIN
-from tests.console.test_console_manager_browser import _answers, _signed_in
-from tests.live_prefect import BIN, background, free_port, hub_env, prefect_server, wait_for
+from tests.console.test_console_manager_browser import _signed_in
 
-TOKEN_BLOCK = "demo-vendor-token"
+TOKEN_BLOCK = "demo-vendor-token-" + uuid.uuid4().hex[:6]
 RUN = 90_000  # ms: Run now's flow run, under the load of a shared machine
 REACHED = 120_000  # ms: the web app's first reach of Prefect's server, Prefect's import included
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -40,26 +41,15 @@ def docs_screenshot(target, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def connector_hub(tmp_path_factory):
-    """A Prefect server, the demo vendor (60 assets, a token) and the console using both; an empty hub."""
-    from ihub.vendor import make_vendor, running_vendor
-    from models.engine import migrate
+def connector_hub(console_server, demo_vendor):
+    """The shared console and the demo vendor; the test process reads the console's hub (stored_assets)."""
+    from prefect.settings import PREFECT_API_URL
 
-    home = tmp_path_factory.mktemp("connector-browser")
-    hub_url = f"sqlite:///{home / 'ihub.db'}"
-    vendor = make_vendor(assets=60, users=5, token="connector-" + uuid.uuid4().hex)
-    with pytest.MonkeyPatch.context() as patch, running_vendor(vendor) as vendor_url, \
-            prefect_server(home, f"sqlite+aiosqlite:///{home / 'prefect.db'}") as api_url:
-        patch.setenv("IHUB_DATABASE_URL", hub_url)
-        migrate(hub_url)
-        env = hub_env(api_url, hub_url, home, IHUB_ADMIN_TOKEN=ADMIN, IHUB_ALLOWED_HOSTS="127.0.0.1")
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        with background([str(BIN / "ihub"), "api", "--host", "127.0.0.1", "--port", str(port)], env,
-                        home / "api.log") as api:
-            wait_for(lambda: _answers(httpx, url), 60, f"the web app (see {home / 'api.log'})", process=api)
-            yield {"url": url, "vendor": vendor_url, "api_url": api_url, "token": vendor.token}
-        assert vendor.token.encode() not in (home / "api.log").read_bytes(), "the token reached the web app's log"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IHUB_DATABASE_URL", console_server.database_url)
+        yield {"url": console_server.url, "vendor": demo_vendor[0], "api_url": PREFECT_API_URL.value(),
+               "token": demo_vendor[1].token}
+    assert demo_vendor[1].token.encode() not in console_server.log.read_bytes(), "the token reached the web app's log"
 
 
 @pytest.fixture
@@ -147,14 +137,14 @@ def test_each_guided_step_refuses_a_bad_value_beside_its_field(operator, connect
     screenshot(page, "seed004-4-map-fields-refused")
 
 
-def test_from_an_empty_hub_to_a_scheduled_tested_synced_connector_in_the_browser(operator, connector_hub,
-                                                                                  screenshot):
+def test_from_a_new_customer_to_a_scheduled_tested_synced_connector_in_the_browser(
+        operator, connector_hub, screenshot):
     page = operator
     page.goto("/customers")
     page.get_by_role("link", name="+ New Customer").click()
-    page.get_by_label("Name").fill("acme")
+    page.get_by_label("Name").fill("initech")
     page.get_by_role("button", name="Submit").click()
-    page.get_by_role("link", name="Edit acme").click()
+    page.get_by_role("link", name="Edit initech").click()
     page.get_by_role("link", name="+ New universal connector").click()
 
     # 1. Add the integration, with a records path that finds nothing
@@ -240,10 +230,10 @@ def test_from_an_empty_hub_to_a_scheduled_tested_synced_connector_in_the_browser
     assert re.fullmatch(re.escape(ui) + r"/runs/flow-run/[0-9a-f-]{36}", flow_run.get_attribute("href"))
     screenshot(page, "seed004-run-now-completed")
     docs_screenshot(page.locator(".panel"), "connector-run-now")
-    assert stored_assets("acme", "assets") == 60
+    assert stored_assets("initech", "assets") == 60
 
     # The spec of the Active integration, edited as YAML: its records, schedule and status stay
-    page.goto("/customers/acme/integrations/assets/spec")
+    page.goto("/customers/initech/integrations/assets/spec")
     spec = page.get_by_label("Spec (YAML)")
     spec.fill(spec.input_value().replace("sync_key: external_id", "sync_key: name"))
     page.get_by_role("button", name="Save").click()
@@ -254,7 +244,7 @@ def test_from_an_empty_hub_to_a_scheduled_tested_synced_connector_in_the_browser
     expect(page.locator(".flash.success")).to_contain_text("60 stored records, the action logs, the sync state "
                                                            "and the API key kept; schedule kept")
     screenshot(page, "seed004-yaml-edited")
-    assert stored_assets("acme", "assets") == 60
-    page.goto("/customers/acme/integrations/assets")
+    assert stored_assets("initech", "assets") == 60
+    page.goto("/customers/initech/integrations/assets")
     expect(page.locator(".heading .status")).to_have_text("Active")
     expect(page.locator(".manager-header")).to_contain_text("30 6 * * 1-5 (Europe/Paris)")

@@ -1,79 +1,69 @@
 """The Integration Manager (seed 003) in Chromium, as an operator uses it: the header, an action
-request that runs for real (a Prefect server, the demo vendor) and reaches Completed without a
-reload, the log's details with its flow run in the Prefect UI, and the API key shown once.
+request that runs for real (the session's Prefect server, the demo vendor) and reaches Completed
+without a reload, the log's details with its flow run in the Prefect UI, and the API key shown once.
 Screenshots at 1280 px and at phone width go to screenshots/."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import re
-import subprocess
-import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
 from tests.console.conftest import ADMIN
 from tests.console.test_console_browser import onboard
-from tests.live_prefect import BIN, background, free_port, hub_env, prefect_server, wait_for
 
 PHONE = {"width": 390, "height": 844}
+CUSTOMER = "demo-" + uuid.uuid4().hex[:6]  # its deployment and block go on the session's Prefect server, which
+# outlives the module
 
 
 @pytest.fixture(scope="module")
-def hub_with_prefect(tmp_path_factory):
-    """A Prefect server, the demo vendor, and `ihub api` (the console) using both, with the demo
-    integration `demo/assets` active and its credentials saved on that server."""
-    import httpx
+def hub_with_prefect(console_server, demo_vendor):
+    """The shared console with the demo integration `CUSTOMER/assets` active, its credentials saved on the
+    session's Prefect server through the console's API."""
+    from prefect.settings import PREFECT_API_URL
 
     from ihub.demo import demo_spec
-    from ihub.vendor import make_vendor, running_vendor
-    from models.engine import migrate, session
-    from models.integration_setup import activate
-    from models.integrations import onboard as onboard_spec
 
-    home = tmp_path_factory.mktemp("manager-browser")
-    hub_url = f"sqlite:///{home / 'ihub.db'}"
-    vendor = make_vendor(assets=60, users=5, token="manager-" + uuid.uuid4().hex)
-    with pytest.MonkeyPatch.context() as patch, running_vendor(vendor) as base_url, \
-            prefect_server(home, f"sqlite+aiosqlite:///{home / 'prefect.db'}") as api_url:
-        patch.setenv("IHUB_DATABASE_URL", hub_url)
-        migrate(hub_url)
-        spec = demo_spec(base_url)
-        with session() as db:
-            integration = onboard_spec(db, "demo", "vendor", "the demo vendor", "assets", spec)
-            activate(db, integration)
-        env = hub_env(api_url, hub_url, home, IHUB_ADMIN_TOKEN=ADMIN)
-        # The credentials block, saved on that server by another process (this one runs Playwright).
-        save = (f"from blocks import ApiTokenCredentials; "
-                f"ApiTokenCredentials(token={vendor.token!r}).save({spec.auth.block!r}, overwrite=True)")
-        subprocess.run([sys.executable, "-c", save], env=env, check=True, timeout=120)
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        with background([str(BIN / "ihub"), "api", "--host", "127.0.0.1", "--port", str(port)], env,
-                        home / "api.log") as api:
-            wait_for(lambda: _answers(httpx, url), 60, f"the web app (see {home / 'api.log'})", process=api)
-            yield {"url": url, "api_url": api_url, "home": home, "env": env}
+    block = f"{CUSTOMER}-token"
+    spec = demo_spec(demo_vendor[0], auth={"type": "api_token", "block": block}).model_dump(mode="json",
+                                                                                          exclude_none=True)
+    with console_server.api() as api:
+        api.timeout = httpx.Timeout(120)  # the web app's first Prefect call may import Prefect
+        api.post("/credentials", json={"name": block, "type": "api_token", "secrets": {"token": demo_vendor[1].token}}
+                 ).raise_for_status()
+        api.post("/customers", json={"name": CUSTOMER}).raise_for_status()
+        api.post(f"/customers/{CUSTOMER}/endpoints", json={"name": "vendor", "description": "the demo vendor"}
+                 ).raise_for_status()
+        api.post(f"/customers/{CUSTOMER}/integrations", json={"name": "assets", "endpoint": "vendor", "spec": spec}
+                 ).raise_for_status()
+        api.post(f"/customers/{CUSTOMER}/integrations/assets/activate").raise_for_status()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IHUB_DATABASE_URL", console_server.database_url)  # for _apply_deployment
+        yield {"url": console_server.url, "api_url": PREFECT_API_URL.value()}
+    assert demo_vendor[1].token.encode() not in console_server.log.read_bytes(), "the token reached the web app's log"
 
 
-def _apply_deployment(env: dict) -> None:
-    """The integration's deployment on the Prefect server, as `ihub serve` would make it (in another process)."""
-    script = ("import asyncio\n"
-              "from deployments.build import wanted_deployments\n"
-              "from models.engine import session\n"
-              "with session() as db:\n"
-              "    wanted = next(w for w in wanted_deployments(db) if w.name == 'demo:assets')\n"
-              "async def apply():\n"
-              "    await (await wanted.runner_deployment()).aapply()\n"
-              "asyncio.run(apply())\n")
-    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=120)
+def _apply_deployment() -> None:
+    """The integration's deployment on the Prefect server, as `ihub serve` makes it: in a thread of its own
+    (Playwright's sync API holds this one's event loop), with this thread's Prefect settings (the server)."""
+    from deployments.build import wanted_deployments
+    from models.engine import session
 
+    with session() as db:
+        wanted = next(w for w in wanted_deployments(db) if w.name == f"{CUSTOMER}:assets")
 
-def _answers(httpx, url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/sign-in", timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
+    async def apply() -> None:
+        await (await wanted.runner_deployment()).aapply()
+
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(contextvars.copy_context().run, asyncio.run, apply()).result()
 
 
 def _signed_in(browser, url: str, viewport: dict):
@@ -90,7 +80,7 @@ def _signed_in(browser, url: str, viewport: dict):
 def test_a_requested_import_runs_and_reaches_completed_without_a_reload(browser, hub_with_prefect, screenshot):
     context, page = _signed_in(browser, hub_with_prefect["url"], {"width": 1280, "height": 900})
     try:
-        page.goto("/customers/demo/integrations/assets")
+        page.goto(f"/customers/{CUSTOMER}/integrations/assets")
         header = page.locator(".manager-header")
         expect(header).to_contain_text("Last action-log update")
         expect(header).to_contain_text("Last heartbeat (phoned home)")
@@ -98,7 +88,9 @@ def test_a_requested_import_runs_and_reaches_completed_without_a_reload(browser,
         page.get_by_role("link", name="Action Requests").click()
         page.get_by_label("Action").select_option(label="Import Assets (import)")
         page.get_by_role("button", name="Request").click()
-        expect(page.locator(".flash.success")).to_contain_text("Request #1 queued: Import Assets (action log #1)")
+        queued = page.locator(".flash.success")
+        expect(queued).to_contain_text(re.compile(r"Request #\d+ queued: Import Assets \(action log #\d+\)"))
+        log_id = re.search(r"action log #(\d+)", queued.inner_text())[1]  # ids of the shared hub's
         status = page.locator("tbody tr").first.locator('[data-field="status"]')
         assert status.inner_text() in {"Queued", "In Progress"}  # the page came back before the run ended
         page.evaluate("window.notReloaded = true")
@@ -107,7 +99,7 @@ def test_a_requested_import_runs_and_reaches_completed_without_a_reload(browser,
         assert page.evaluate("window.notReloaded") is True  # the status moved by itself
         screenshot(page, "21-manager-request-completed")
 
-        page.get_by_role("link", name="#1", exact=True).click()
+        page.get_by_role("link", name=f"#{log_id}", exact=True).click()
         details = page.locator(".subpanel")
         expect(details).to_contain_text("an action request")
         counts = page.locator(".counts")
@@ -118,14 +110,15 @@ def test_a_requested_import_runs_and_reaches_completed_without_a_reload(browser,
         assert re.fullmatch(re.escape(ui) + r"/runs/flow-run/[0-9a-f-]{36}", run_link.get_attribute("href"))
         screenshot(page, "22-manager-log-details")
 
-        page.goto("/customers/demo/integrations/assets")
+        page.goto(f"/customers/{CUSTOMER}/integrations/assets")
         expect(page.locator("tbody tr").first).to_contain_text("Completed")
         expect(page.locator(".beat")).to_have_text("OK")
         screenshot(page, "23-manager-header-and-logs")
         page.get_by_role("link", name="Open in the Prefect UI").click()  # no `ihub serve` here: no deployment yet
-        expect(page.locator("main")).to_contain_text("Prefect has no deployment sync-integration/demo:assets yet")
-        _apply_deployment(hub_with_prefect["env"])  # as `ihub serve` does
-        answer = context.request.get("/customers/demo/integrations/assets/deployment", max_redirects=0)
+        expect(page.locator("main")).to_contain_text(
+            f"Prefect has no deployment sync-integration/{CUSTOMER}:assets yet")
+        _apply_deployment()  # as `ihub serve` does
+        answer = context.request.get(f"/customers/{CUSTOMER}/integrations/assets/deployment", max_redirects=0)
         assert answer.status == 303
         assert re.fullmatch(re.escape(ui) + r"/deployments/deployment/[0-9a-f-]{36}", answer.headers["location"])
     finally:

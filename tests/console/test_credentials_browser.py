@@ -3,21 +3,19 @@ type (API token in a header and in a query parameter, basic, OAuth2 client crede
 none, which saves nothing), the list with no secret anywhere in the page, Replace, Test against
 the demo vendor on loopback, Delete refused while an integration uses them, and `return_to`.
 
-The web app here is a console of its own on the session's Prefect server (where the blocks go),
-with loopback opened (IHUB_ALLOWED_HOSTS) for the demo vendor. Screenshots: screenshots/creds-*.
+The web app is the shared console, on the session's Prefect server (where the blocks go), with
+loopback opened (IHUB_ALLOWED_HOSTS) for the demo vendor. Screenshots: screenshots/creds-*.
 """
 
 from __future__ import annotations
 
 import re
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.console.conftest import Console, running_console
+from tests.console.conftest import Console
 from tests.console.test_partners_browser import operator
 
 SECRETS = {"token": "tok-" + uuid.uuid4().hex, "password": "pw-" + uuid.uuid4().hex,
@@ -25,14 +23,10 @@ SECRETS = {"token": "tok-" + uuid.uuid4().hex, "password": "pw-" + uuid.uuid4().
 
 
 @pytest.fixture(scope="module")
-def creds_console(tmp_path_factory, prefect_server, demo_vendor) -> Console:
-    from prefect.settings import PREFECT_API_URL
-
-    home = tmp_path_factory.mktemp("credentials-console")
-    with running_console(home, [str(Path(sys.executable).parent / "ihub")],
-                         PREFECT_API_URL=PREFECT_API_URL.value(), IHUB_ALLOWED_HOSTS="127.0.0.1") as console:
-        yield console
-    log = (home / "server.log").read_bytes()
+def creds_console(console_server, demo_vendor) -> Console:
+    """The shared console; after this module's tests, none of their secrets in its log."""
+    yield console_server
+    log = console_server.log.read_bytes()
     for secret in [*SECRETS.values(), demo_vendor[1].token]:
         assert secret.encode() not in log, "a secret reached the web app's log"
 

@@ -2,37 +2,27 @@
 CONNECT the demo vendor with a wrong key (Failed, with the vendor's reason) and the right one
 (Enabled, Currently Connected ticked), with and without JavaScript, at 1280 px and phone width.
 
-The web app here is a console of its own: its demo-vendor template points at the demo vendor this
-module starts on a free port (not the template's 8765), and its connect runs use the session's
-Prefect server. Screenshots go under screenshots/ (seed001-*).
+The web app is the shared console: its demo-vendor template points at the package's demo vendor on a
+free port (not the template's 8765), and its connect runs use the session's Prefect server.
+Screenshots go under screenshots/ (seed001-*).
 """
 
 from __future__ import annotations
 
 import re
-import sys
 import uuid
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.console.conftest import Console, running_console
-
-# `ihub api`, with the demo vendor's one region moved to the URL given first.
-SERVE = ("import sys; from models.partners import get_partner; "
-         "get_partner('demo-vendor').regions['local'] = sys.argv.pop(1); "
-         "from ihub.entry import main; sys.argv[0] = 'ihub'; main()")
+from tests.console.conftest import Console
 
 
 @pytest.fixture(scope="module")
-def partner_console(tmp_path_factory, prefect_server, demo_vendor) -> Console:
-    from prefect.settings import PREFECT_API_URL
-
-    home = tmp_path_factory.mktemp("partners-console")
-    with running_console(home, [sys.executable, "-c", SERVE, demo_vendor[0]],
-                         PREFECT_API_URL=PREFECT_API_URL.value()) as console:
-        yield console
-    assert demo_vendor[1].token.encode() not in (home / "server.log").read_bytes(), "the key reached the log"
+def partner_console(console_server, demo_vendor) -> Console:
+    """The shared console; after this module's tests, the vendor's key not in its log."""
+    yield console_server
+    assert demo_vendor[1].token.encode() not in console_server.log.read_bytes(), "the key reached the log"
 
 
 CONNECTED = 60_000  # ms: the connect runs in the background, the page shows its end

@@ -6,40 +6,28 @@ Primary key ticked and assigned first, then a field with transforms), Activate a
 integration: update types saved, e-mail alerts, a cron refused beside its field then saved, Activate.
 Without JavaScript the same screens are plain pages. Screenshots go under screenshots/ (seed002-*).
 
-The web app here uses the session's Prefect server, where the test saves the credentials block to pick.
+The web app is the shared console, on the session's Prefect server, where the test saves the credentials
+block to pick.
 """
 
 from __future__ import annotations
 
 import re
-import sys
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.console.conftest import Console, running_console
 from tests.console.test_partners_browser import add_customer, operator
 
 
 @pytest.fixture(scope="module")
-def sources_console(tmp_path_factory, prefect_server) -> Console:
-    from prefect.settings import PREFECT_API_URL
-
-    home = tmp_path_factory.mktemp("sources-console")
-    ihub = str(Path(sys.executable).parent / "ihub")
-    with running_console(home, [ihub], PREFECT_API_URL=PREFECT_API_URL.value()) as console:
-        yield console
-
-
-@pytest.fixture(scope="module")
-def authorization(sources_console) -> str:
+def authorization(console_server) -> str:
     """A credentials block of the type Okta and the demo vendor take (api_token), saved through the web app's REST API on the
     session's Prefect server."""
     name = f"demo-token-{uuid.uuid4().hex[:6]}"
-    with sources_console.api() as api:
+    with console_server.api() as api:
         api.timeout = httpx.Timeout(120)  # the web app's first Prefect call imports Prefect: slow on a busy machine
         api.post("/credentials", json={"name": name, "type": "api_token", "secrets": {"token": uuid.uuid4().hex},
                                        "settings": {"header_name": "Authorization", "prefix": "Bearer"}}
@@ -53,11 +41,11 @@ def gear(page, configuration: str, item: str) -> None:
     menu.get_by_role("link", name=item).or_(menu.get_by_role("button", name=item)).click()
 
 
-def test_seed_002_source_mapping_activate_then_create_the_integration(browser, sources_console, authorization,
+def test_seed_002_source_mapping_activate_then_create_the_integration(browser, console_server, authorization,
                                                                       screenshot):
     customer = "seed002"
-    add_customer(sources_console, customer)
-    context, page = operator(browser, sources_console)
+    add_customer(console_server, customer)
+    context, page = operator(browser, console_server)
     try:
         page.goto(f"/customers/{customer}")
         page.get_by_role("link", name="Integration Source Configurations").click()
@@ -171,7 +159,7 @@ def test_seed_002_source_mapping_activate_then_create_the_integration(browser, s
         screenshot(page, "seed002-10-create-integration")
     finally:
         context.close()
-    with sources_console.api() as api:
+    with console_server.api() as api:
         saved = api.get(f"/customers/{customer}/integrations/okta-users").json()
     assert (saved["status"], saved["update_types"], saved["deleted_mode"]) == ("Active", ["created", "updated", "deleted"],
                                                                                "remove")
@@ -179,10 +167,10 @@ def test_seed_002_source_mapping_activate_then_create_the_integration(browser, s
     assert (saved["schedule"]["cron"], saved["schedule"]["timezone"]) == ("30 4 * * 1-5", "Europe/Paris")
 
 
-def test_seed_002_without_javascript_the_pop_ups_are_pages(browser, sources_console, authorization, screenshot):
+def test_seed_002_without_javascript_the_pop_ups_are_pages(browser, console_server, authorization, screenshot):
     customer = "seed002-nojs"
-    add_customer(sources_console, customer)
-    context, page = operator(browser, sources_console, javascript=False)
+    add_customer(console_server, customer)
+    context, page = operator(browser, console_server, javascript=False)
     try:
         page.goto(f"/customers/{customer}/new-source")
         page.get_by_role("link", name="See third-party service authorizations").click()
