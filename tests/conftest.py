@@ -35,6 +35,21 @@ from sqlalchemy import text  # noqa: E402
 
 pytest_plugins = ["tests.cpu_times"]  # the ten modules that took the most CPU, after the run
 
+def pytest_xdist_make_scheduler(config, log):
+    """`make test`'s processes take the test files one at a time (xdist's loadfile), except the console's
+    browser files, which one process takes together: each process that runs one pays ~10 s of CPU for
+    Chromium, the shared console app and its first reach of Prefect (tests/console/conftest.py)."""
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "tests/console/*_browser.py" if path.startswith("tests/console/") and path.endswith(
+                "_browser.py") else path
+
+    return Scheduling(config, log)
+
+
 PG_URL = os.environ.get("IHUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
