@@ -17,7 +17,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import ssl
 from dataclasses import dataclass
+from functools import cache
 from typing import Iterable
 
 import httpcore
@@ -143,9 +145,16 @@ class GuardedTransport(httpx.HTTPTransport):
 
     def __init__(self) -> None:
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(), max_connections=100, max_keepalive_connections=20,
+            ssl_context=_tls_context(), max_connections=100, max_keepalive_connections=20,
             keepalive_expiry=5.0, network_backend=GuardedBackend(),
         )
+
+
+@cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default TLS context (certifi's CAs), made once: loading the CAs costs ~30 ms of CPU, which
+    every run, connection test and dependent stream's client paid again."""
+    return httpx.create_ssl_context()
 
 
 def guarded_client(**options) -> httpx.Client:
