@@ -43,15 +43,23 @@ PG_URL = os.environ.get("IHUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0
 
 
 @pytest.fixture(scope="session")
-def prefect_server():
+def prefect_server(tmp_path_factory) -> Iterator[Path]:
     """One Prefect server for the whole test session: a new one costs ~20 s of CPU (imports and 113
-    migrations), over 90 s of waiting on a 2-core machine that other suites keep busy."""
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    migrations), over 90 s of waiting on a 2-core machine that other suites keep busy.
+
+    Yields a copy of its database as it started (migrated, block types registered, nothing else),
+    from which a test that needs a second, empty server starts one without the migrations."""
+    from prefect.settings import (PREFECT_FLOWS_HEARTBEAT_FREQUENCY, PREFECT_SERVER_DATABASE_CONNECTION_URL,
+                                  temporary_settings)
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=240):
+        empty = tmp_path_factory.mktemp("prefect-empty") / "prefect.db"
+        database = make_url(PREFECT_SERVER_DATABASE_CONNECTION_URL.value()).database
+        with closing(sqlite3.connect(database)) as source, closing(sqlite3.connect(empty)) as copy:
+            source.backup(copy)
         with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-            yield
+            yield empty
 
 
 # Each test gets a fresh hub database, copied from one migrated once per test process: running
