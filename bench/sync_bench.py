@@ -5,8 +5,8 @@ vendor is never the bottleneck), then for page sizes 100 and 1000 times, interle
   - the bare baseline: httpx GETs one page at a time, orjson, the same field picking, and an
     `executemany` upsert a page (sqlite3, or psycopg on PostgreSQL);
   - the flow: `sync_integration` on a fresh hub database with the spec's defaults
-    (`http.concurrency` 4, 10,000 records a batch), first load and re-sync, Prefect's own
-    cost (creating the run, its states, the heartbeat thread's exit) included.
+    (`http.concurrency` 4, 10,000 records a batch), first load and re-sync, run as `ihub run`
+    runs it, Prefect's own cost (creating the run, its states) included.
 The figure is the flow's records/s over the baseline's, the medians of the interleaved runs.
 
     .venv/bin/python bench/sync_bench.py --databases sqlite,postgresql
