@@ -16,6 +16,7 @@ page, the total reached) cancels the guesses beyond it, whose records are never 
 from __future__ import annotations
 
 import contextvars
+import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
@@ -297,7 +298,8 @@ def fetch_pages(spec: ConnectorSpec, auth: httpx.Auth, policy: RetryPolicy | Non
                 raise
             if request is not None and request.fingerprint() not in seen:
                 ahead.start(request, (lambda after: guess(after, page, fetched.body)) if guess else None,
-                            limit=None if max_pages is None else max_pages - len(seen))
+                            limit=None if max_pages is None else max_pages - len(seen),
+                            bounded=page.total is not None)
             yield page
     return Stop.end
 
@@ -340,51 +342,80 @@ class _Ahead:
     """Page requests in flight on a few threads, in the order their pages will be read.
 
     `start(request, guess)` fetches `request` and, when `guess` says what would follow it, the
-    requests after it, up to `concurrency` in flight. `take(request)` returns the answer to exactly
-    that request: the one in flight if it is next in line, else (a guess that turned out wrong) it
-    drops every request in flight and fetches this one.
+    requests after it, up to `concurrency` unanswered at once: as each answer comes, on its thread,
+    the next guess goes out, so the vendor is kept busy while the run maps and writes. `take(request)`
+    returns the answer to exactly that request: the one in flight if it is next in line, else (a guess
+    that turned out wrong) it drops every request in flight and fetches this one.
     """
 
     def __init__(self, client: httpx.Client, read: _PageRead, concurrency: int):
         self.client, self.read, self.concurrency = client, read, concurrency
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ihub-page")
         self.flight: deque[tuple[str, PageRequest, Future[_Fetched]]] = deque()
+        self.lock = threading.RLock()  # the reading thread and the fetching threads' answers
+        self.guess: Callable[[PageRequest], PageRequest | None] | None = None
+        self.room = concurrency
+        self.eager = False
+        """Whether each answer sends the next guess (`bounded`), or only reading a page does."""
+        self.closed = False
 
     def __enter__(self) -> _Ahead:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
-        self.drop()
+        with self.lock:
+            self.closed = True
+            self.drop()
         self.pool.shutdown(wait=True)
 
     def start(self, request: PageRequest, guess: Callable[[PageRequest], PageRequest | None] | None,
-              limit: int | None = None) -> None:
-        """Have `request` in flight first in line, and as many guessed requests after it as allowed;
-        `limit`: how many pages may still be read (pagination.max_pages)."""
-        if self.flight and self.flight[0][0] != request.fingerprint():
-            self.drop()
-        if not self.flight:
-            self._submit(request)
-        room = self.concurrency if limit is None else min(self.concurrency, limit)
-        while guess is not None and len(self.flight) < room:
-            following = guess(self.flight[-1][1])
+              limit: int | None = None, bounded: bool = False) -> None:
+        """Have `request` in flight first in line, and guessed requests after it. `limit`: how many
+        pages may still be read (pagination.max_pages). `bounded`: the vendor's total keeps the
+        guesses within the listing, so pages answered early may wait to be read in order (up to
+        `concurrency` of them) while more requests go out; without a total an answered page holds
+        its place, so that no more than `concurrency` - 1 guesses go past a short last page."""
+        with self.lock:
+            if self.flight and self.flight[0][0] != request.fingerprint():
+                self.drop()
+            if not self.flight:
+                self._submit(request)
+            room = self.concurrency * (2 if bounded else 1)
+            self.guess, self.room, self.eager = guess, room if limit is None else min(room, limit), bounded
+            self._top_up()
+
+    def take(self, request: PageRequest) -> _Fetched:
+        with self.lock:
+            if not self.flight or self.flight[0][0] != request.fingerprint():
+                self.drop()
+                self._submit(request)
+            future = self.flight.popleft()[2]
+        return future.result()
+
+    def drop(self) -> None:
+        """Cancel the requests in flight: those not yet sent are never sent, the answers of the others unread."""
+        with self.lock:
+            self.guess = None
+            while self.flight:
+                self.flight.popleft()[2].cancel()
+
+    def _top_up(self) -> None:
+        while (self.guess is not None and not self.closed and len(self.flight) < self.room
+               and sum(not future.done() for _, _, future in self.flight) < self.concurrency):
+            following = self.guess(self.flight[-1][1])
             if following is None:
                 break
             self._submit(following)
 
-    def take(self, request: PageRequest) -> _Fetched:
-        if not self.flight or self.flight[0][0] != request.fingerprint():
-            self.drop()
-            self._submit(request)
-        return self.flight.popleft()[2].result()
-
-    def drop(self) -> None:
-        """Cancel the requests in flight: those not yet sent are never sent, the answers of the others unread."""
-        while self.flight:
-            self.flight.popleft()[2].cancel()
+    def _answered(self, _future: Future[_Fetched]) -> None:
+        with self.lock:
+            if self.eager:
+                self._top_up()
 
     def _submit(self, request: PageRequest) -> None:
-        self.flight.append((request.fingerprint(), request, self.pool.submit(self.read, self.client, request)))
+        future = self.pool.submit(self.read, self.client, request)
+        self.flight.append((request.fingerprint(), request, future))
+        future.add_done_callback(self._answered)
 
 
 class Batch:
