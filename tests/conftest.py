@@ -172,6 +172,25 @@ def db_url(request) -> str:
 
 
 @pytest.fixture
+def sent_times(monkeypatch) -> list[float]:
+    """When each vendor request left the hub (noted after the retry policy paced it): a rate limit is
+    counted there, not at the vendor, whose arrivals bunch up when a loaded machine stalls."""
+    import time
+
+    from tasks.http import RetryPolicy
+
+    sent: list[float] = []
+    pace = RetryPolicy.pace
+
+    def noted_pace(policy, *args):
+        pace(policy, *args)
+        sent.append(time.monotonic())
+
+    monkeypatch.setattr(RetryPolicy, "pace", noted_pace)
+    return sent
+
+
+@pytest.fixture
 def vendor():
     """The demo vendor on a free loopback port: yields (base URL, its data)."""
     from ihub.vendor import make_vendor, running_vendor

@@ -29,6 +29,25 @@ REF = "acme/assets"
 DEPLOYMENT = "sync-integration/acme:assets"
 
 
+__all__ = [  # what each stack's module collects, in this order: the last one stops `ihub serve`
+    "test_a_ui_run_a_failed_run_and_its_retry_are_one_log_each_and_the_history_shows_them",
+    "test_deployments_follow_the_database_without_a_restart",
+    "test_an_interval_schedule_fires_and_its_run_is_logged_as_scheduled",
+    "test_ihub_deploy_and_prefect_yaml_put_the_same_runs_on_a_work_pool_that_a_worker_runs",
+]
+
+
+def stack_fixture(database: str):
+    """The module-scoped `stack` fixture of a module that runs these tests on `database`."""
+
+    @pytest.fixture(scope="module")
+    def stack(tmp_path_factory):
+        with running_stack(database, tmp_path_factory) as running:
+            yield running
+
+    return stack
+
+
 @contextmanager
 def running_stack(database: str, tmp_path_factory) -> Iterator[dict]:
     """A Prefect server on `database` ("sqlite" or "postgresql"), a hub database on the same kind, the

@@ -117,17 +117,8 @@ def test_a_429_with_retry_after_while_8_are_in_flight_holds_every_request_back(m
     assert time.monotonic() - started < 5
 
 
-def test_the_rate_limit_holds_with_8_requests_in_flight(monkeypatch):
-    from tasks.http import RetryPolicy
-
-    sent = []  # when each request left the hub (the vendor's arrivals bunch up when a loaded machine stalls)
-    pace = RetryPolicy.pace
-
-    def noted_pace(policy, *args):
-        pace(policy, *args)
-        sent.append(time.monotonic())
-
-    monkeypatch.setattr(RetryPolicy, "pace", noted_pace)
+def test_the_rate_limit_holds_with_8_requests_in_flight(sent_times):
+    sent = sent_times
     data = make_vendor(assets=3000, users=40, token="concurrency-token", latency=0.02)
     with running_vendor(data) as url:
         spec = demo_spec(url, http={"requests_per_second": 20, "concurrency": 8})

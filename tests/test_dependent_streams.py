@@ -4,7 +4,6 @@ vendor's data group by group, through failures, concurrency, re-syncs and deleti
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -164,17 +163,8 @@ def test_members_that_cannot_be_proven_whole_are_not_judged_deleted(sqlite_url, 
 
 
 @pytest.mark.usefixtures("prefect_server")
-def test_eight_groups_at_once_keep_the_rate_limit_and_give_the_same_table(sqlite_url, monkeypatch):
-    from tasks.http import RetryPolicy
-
-    sent = []  # when each request left the hub (the vendor's arrivals bunch up when a loaded machine stalls)
-    pace = RetryPolicy.pace
-
-    def noted_pace(policy, *args):
-        pace(policy, *args)
-        sent.append(time.monotonic())
-
-    monkeypatch.setattr(RetryPolicy, "pace", noted_pace)
+def test_eight_groups_at_once_keep_the_rate_limit_and_give_the_same_table(sqlite_url, sent_times):
+    sent = sent_times
     data = make_vendor(assets=5, users=60, token="groups-token", latency=0.03)
     with running_vendor(data) as url:
         ApiTokenCredentials(token=data.token).save("demo-vendor-token", overwrite=True)
