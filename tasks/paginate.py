@@ -400,7 +400,8 @@ class _Ahead:
                 self.flight.popleft()[2].cancel()
 
     def _top_up(self) -> None:
-        while (self.guess is not None and not self.closed and len(self.flight) < self.room
+        """Guess after the last request in flight (none: the run reads its next page, and `start` follows)."""
+        while (self.guess is not None and not self.closed and 0 < len(self.flight) < self.room
                and sum(not future.done() for _, _, future in self.flight) < self.concurrency):
             following = self.guess(self.flight[-1][1])
             if following is None:

@@ -6,6 +6,7 @@ record; a Retry-After holds back every request of the read; the rate limit holds
 sending, counted at the vendor.
 """
 
+import logging
 import subprocess
 import sys
 import time
@@ -62,6 +63,19 @@ def test_every_style_at_concurrency_8_leaves_the_table_equal_to_the_vendor(style
     assert (summary.fetched, summary.inserted, summary.rejected) == (950, 950, 0)
     assert hub_rows(integration.id) == vendor_rows(data)
     assert sync_integration(f"acme/{style}").unchanged == 950  # and again: nothing new, nothing twice
+
+
+def test_pages_read_ahead_with_a_total_are_each_read_once_and_nothing_logs_an_error(slow_vendor, caplog):
+    url, data = slow_vendor
+    spec = demo_spec(url)  # offset pages with the vendor's total: each answer sends the next guess
+    spec.http.concurrency = 8
+    with caplog.at_level(logging.ERROR):
+        for _ in range(3):
+            data.requests = 0
+            pages = read_all(spec, data)
+            assert [page.at for page in pages] == [f"offset {n}" for n in range(0, 950, 100)]
+            assert data.requests == len(pages)  # the total bounds the guesses: none past the last page
+    assert [record.getMessage() for record in caplog.records] == []  # e.g. "exception calling callback"
 
 
 def test_a_short_page_mid_flight_stops_the_read_and_no_guess_beyond_it_is_read(slow_vendor):
