@@ -297,7 +297,9 @@ def fetch_pages(spec: ConnectorSpec, auth: httpx.Auth, policy: RetryPolicy | Non
                 yield page  # the page read before the paginator refused what comes next
                 raise
             if request is not None and request.fingerprint() not in seen:
-                ahead.start(request, (lambda after: guess(after, page, fetched.body)) if guess else None,
+                # the page and body bound now: the fetching threads call the guess while this loop reads on
+                ahead.start(request, (lambda after, page=page, body=fetched.body: guess(after, page, body))
+                            if guess else None,
                             limit=None if max_pages is None else max_pages - len(seen),
                             bounded=page.total is not None)
             yield page
@@ -374,14 +376,17 @@ class _Ahead:
         pages may still be read (pagination.max_pages). `bounded`: the vendor's total keeps the
         guesses within the listing, so pages answered early may wait to be read in order (up to
         `concurrency` of them) while more requests go out; without a total an answered page holds
-        its place, so that no more than `concurrency` - 1 guesses go past a short last page."""
+        its place, so that no more than `concurrency` - 1 guesses go past a short last page. At
+        concurrency 1 the next page is fetched while one is read, and no further: which request goes
+        out when does not depend on how the answers and the reading interleave."""
         with self.lock:
             if self.flight and self.flight[0][0] != request.fingerprint():
                 self.drop()
             if not self.flight:
                 self._submit(request)
-            room = self.concurrency * (2 if bounded else 1)
-            self.guess, self.room, self.eager = guess, room if limit is None else min(room, limit), bounded
+            eager = bounded and self.concurrency > 1  # at 1, one page ahead, as ever: each request in turn
+            room = self.concurrency * (2 if eager else 1)
+            self.guess, self.room, self.eager = guess, room if limit is None else min(room, limit), eager
             self._top_up()
 
     def take(self, request: PageRequest) -> _Fetched:
