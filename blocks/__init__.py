@@ -9,6 +9,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Iterator, Mapping
 
+from models.prefect_tls import share_prefect_tls_context
+
 _MODULES = {
     "ApiTokenAuth": "blocks.api_token",
     "ApiTokenCredentials": "blocks.api_token",
@@ -21,6 +23,7 @@ _MODULES = {
 def __getattr__(name: str):
     if name not in _MODULES:
         raise AttributeError(f"module 'blocks' has no attribute {name!r}")
+    share_prefect_tls_context()  # blocks are saved and read through Prefect's API clients
     return getattr(import_module(_MODULES[name]), name)
 
 

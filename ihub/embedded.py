@@ -27,6 +27,9 @@ def use_own_session_server() -> None:
     """
     from prefect.settings import get_current_settings
 
+    from models.prefect_tls import share_prefect_tls_context
+
+    share_prefect_tls_context()
     if get_current_settings().api.url:
         return
     from prefect.server.api.server import SubprocessASGIServer
