@@ -27,7 +27,11 @@ def _live_descendants_cpu(pid: int) -> float:
     """CPU seconds of the running descendants of `pid` (theirs and their reaped children's)."""
     total, pending = 0.0, [pid]
     while pending:
-        for task in Path(f"/proc/{pending.pop()}/task").glob("*"):
+        try:
+            tasks = list(Path(f"/proc/{pending.pop()}/task").iterdir())
+        except OSError:  # it ended since it was listed
+            continue
+        for task in tasks:
             try:
                 children = (task / "children").read_text().split()
             except OSError:
