@@ -228,21 +228,16 @@ def test_credentials_blocks_saved_in_python_are_listed_too(sqlite_url):
 # --- moving to a production Prefect server ----------------------------------------------------
 
 
-def test_copy_moves_every_credentials_block_to_another_prefect_server(sqlite_url, prefect_server, tmp_path):
-    import shutil
-
+def test_copy_moves_every_credentials_block_to_another_prefect_server(sqlite_url, tmp_path):
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from tests.live_prefect import prefect_server as live_server
+    from tests.live_prefect import postgres_database, prefect_server as live_server
 
     name = unique("to-production")
     ok("credentials", "create", name, "--type", "basic", "--username", "svc", "--secret-stdin", input="pw-1\n")
     assert "no Prefect server answers at http://127.0.0.1:9/api" in refused(
         "credentials", "copy", "--to-api-url", "http://127.0.0.1:9/api")
-    # The "production" server starts from a copy of the session server's database as it started:
-    # migrated and empty, so it skips the ~4 CPU s of migrations.
-    shutil.copyfile(prefect_server, tmp_path / "production.db")
-    with live_server(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'production.db'}") as production:
+    with postgres_database() as database, live_server(tmp_path, database) as production:
         copied = ok("credentials", "copy", "--to-api-url", production)
         assert f"from the Prefect server at http://127.0.0.1:" in copied and f"to {production}:" in copied
         assert name in copied and "pw-1" not in copied

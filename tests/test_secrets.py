@@ -14,7 +14,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, make_url, text
 from sqlmodel import select
 from typer.testing import CliRunner
 
@@ -129,12 +129,17 @@ def hub_database_text(url: str) -> str:
                          for row in connection.execute(text(f'SELECT * FROM "{table}"')))
 
 
-def prefect_database_text() -> str:
-    """Prefect's test server database file (and its write-ahead log), as text."""
+def prefect_database_url() -> str:
+    """The test Prefect server's database (PostgreSQL), for psycopg."""
     from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL
 
-    path = Path(PREFECT_SERVER_DATABASE_CONNECTION_URL.value().partition(":///")[2])
-    return "".join(file.read_bytes().decode("latin-1") for file in path.parent.glob(path.name + "*"))
+    url = make_url(PREFECT_SERVER_DATABASE_CONNECTION_URL.value()).set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
+
+
+def prefect_database_text() -> str:
+    """Every row of every table of the test Prefect server's database, as text."""
+    return hub_database_text(prefect_database_url())
 
 
 def prefect_run_text(flow_run_id: str) -> str:
@@ -330,16 +335,13 @@ def test_an_embedded_prefect_database_hands_its_key_over(tmp_path, monkeypatch):
 
 @pytest.mark.usefixtures("prefect_server")
 def test_blocks_on_the_test_server_are_encrypted_with_our_key_not_one_in_its_database():
-    import sqlite3
-
-    from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL
+    from models.engine import get_engine
 
     secret = "enc-" + uuid.uuid4().hex
     ApiTokenCredentials(token=secret).save("secrets-encrypted", overwrite=True)
     assert ApiTokenCredentials.load("secrets-encrypted").token.get_secret_value() == secret
-    path = PREFECT_SERVER_DATABASE_CONNECTION_URL.value().partition(":///")[2]
-    with sqlite3.connect(path) as connection:
-        assert connection.execute("SELECT count(*) FROM configuration WHERE key = 'ENCRYPTION_KEY'").fetchone() == (0,)
+    with get_engine(prefect_database_url()).connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM configuration WHERE key = 'ENCRYPTION_KEY'")).one() == (0,)
     assert secret not in prefect_database_text()
 
 
