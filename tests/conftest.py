@@ -94,27 +94,33 @@ def prefect_server() -> Iterator[str]:
     Not SQLite, as Prefect's test harness has it: under three test processes its server now and
     then held a request for 60 s, its SQLite busy timeout, while another of its connections kept
     the write lock (seen: four such stalls in one run, on POST /artifacts/ and block reads).
-    PostgreSQL also migrates in half the CPU (3.6 s against 7.4 s)."""
+    PostgreSQL also migrates in half the CPU (3.6 s against 7.4 s).
+
+    Its task run recorder, which turns the task runs' events into task runs, is off: the only test that
+    reads task runs (tests/test_run_graph.py) starts a whole server of its own, and the recorder took
+    about 7 s of CPU a test process."""
     from prefect.server.api.server import SubprocessASGIServer
     from prefect.settings import (PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
-                                  PREFECT_SERVER_DATABASE_CONNECTION_URL, temporary_settings)
+                                  PREFECT_SERVER_DATABASE_CONNECTION_URL,
+                                  PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED, temporary_settings)
 
     from tests.live_prefect import free_port, postgres_database
 
-    with postgres_database() as database, temporary_settings({PREFECT_SERVER_DATABASE_CONNECTION_URL: database}):
+    with postgres_database() as database, temporary_settings({PREFECT_SERVER_DATABASE_CONNECTION_URL: database,
+                                                              PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED: False}):
         server = SubprocessASGIServer(port=free_port())  # given the settings above, in its environment
         SubprocessASGIServer._instances[None] = server  # where Prefect's clients look for the local server
         try:
             server.start(timeout=240)
             with temporary_settings({PREFECT_API_URL: server.api_url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
                 yield server.api_url
-                _drain_prefect_workers()
+                drain_prefect_workers()
         finally:
             server.stop()
             SubprocessASGIServer._instances.pop(None, None)
 
 
-def _drain_prefect_workers() -> None:
+def drain_prefect_workers() -> None:
     """Send the logs and events still queued before the server stops, as Prefect's test harness does."""
     from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker

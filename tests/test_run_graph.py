@@ -21,7 +21,22 @@ def upstream(task_run) -> set:
     return {getattr(ref, "id", None) for refs in task_run.task_inputs.values() for ref in refs} - {None}
 
 
-@pytest.mark.usefixtures("prefect_server")
+@pytest.fixture
+def full_server(tmp_path):
+    """A Prefect server with all its services: the session's does not record task runs (tests/conftest.py)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from tests.conftest import drain_prefect_workers
+    from tests.live_prefect import postgres_database, prefect_server as live_server
+
+    with postgres_database() as database, live_server(tmp_path, database) as api_url:
+        drain_prefect_workers()  # Prefect's events and logs workers send to the server they started with
+        with temporary_settings({PREFECT_API_URL: api_url}):
+            yield api_url
+            drain_prefect_workers()
+
+
+@pytest.mark.usefixtures("full_server")
 def test_the_run_graph_reads_authenticate_paginate_map_upsert(sqlite_url, vendor):
     url, data = vendor
     ApiTokenCredentials(token=data.token).save("demo-vendor-token", overwrite=True)
