@@ -32,8 +32,7 @@ os.environ.update({
     "IHUB_ALLOWED_HOSTS": "127.0.0.0/8,::1,localhost",  # the demo vendor is on loopback, which is refused by default
     # As `ihub` does: blocks are encrypted with a key of our own, not one kept in Prefect's database.
     "PREFECT_SERVER_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-    # The session's test server (SQLite) now and then leaves one request unanswered (seen: POST /artifacts/
-    # at a run's end); Prefect's client asks again after this timeout, 60 s by default.
+    # A request a loaded test server leaves unanswered is asked again after this timeout, 60 s by default.
     "PREFECT_API_REQUEST_TIMEOUT": "20",
 })
 os.environ.pop("PREFECT_API_URL", None)
@@ -92,8 +91,9 @@ def prefect_server() -> Iterator[str]:
     database of its own, dropped afterwards; yields its API URL.
 
     Not SQLite, as Prefect's test harness has it: under three test processes its server now and
-    then held a request for 60 s, its SQLite busy timeout, while another of its connections kept
-    the write lock (seen: four such stalls in one run, on POST /artifacts/ and block reads).
+    then left a request unanswered for about 60 s, its SQLite busy timeout (most likely another of
+    its connections held the write lock; seen: four such stalls in one run, on POST /artifacts/ and
+    block reads).
     PostgreSQL also migrates in half the CPU (3.6 s against 7.4 s).
 
     Its task run recorder, which turns the task runs' events into task runs, is off: the only test that
