@@ -3,7 +3,9 @@
 Pages stream from the `paginate` generator task (fetched a few ahead, tasks/paginate.py) in
 batches of about `spec.batch_records` records; each batch is one `map-records` and one
 `upsert-records` task run, so the run graph reads authenticate -> paginate -> map-records ->
-upsert-records. Records are passed `quote`d (or in a plain object) so Prefect does not walk them
+upsert-records. Where the listing allows, each page was already mapped as it was read (in the
+page worker processes, for a big listing: tasks/mapped_pages.py), and map-records gathers the
+batch's pages. Records are passed `quote`d (or in a plain object) so Prefect does not walk them
 looking for futures. A batch's upsert runs on the task runner while the next batch is fetched and
 mapped; it is waited for before the next one is submitted, so batches commit in order, and a
 batch's raw records are let go once mapped: at most two batches of rows are in memory.
@@ -61,7 +63,8 @@ from tasks.children import DependentCheck, paginate_children
 from tasks.completeness import CompletenessCheck, Verdict
 from tasks.deletions import apply_deletions
 from tasks.incremental import CursorTracker, start_value
-from tasks.map import MappedBatch, map_records
+from tasks.map import MappedBatch
+from tasks.map_records import map_records
 from tasks.paginate import apart, paginate
 from tasks.upsert import upsert_records
 
@@ -269,11 +272,12 @@ class _Read:
         try:
             pages = paginate if spec.parent is None else paginate_children  # a dependent stream: per parent
             for batch in apart(pages(spec, self.auth, self.check, spec.batch_records)):
-                mapped = map_records(quote(batch.records), spec, wait_for=[batch])
+                mapped = map_records(quote(batch.records), spec, quote(batch.mapped), wait_for=[batch])
                 if self.tracker is not None:
                     self.tracker.see(batch.records)
-                read = _Counted(batch.pages, len(batch.records), batch.total)
-                batch.records = []  # mapped now: let the raw records go while the next batch is read
+                    self.tracker.consider(batch.highest)
+                read = _Counted(batch.pages, batch.count, batch.total)
+                batch.records, batch.mapped = [], []  # mapped now: let them go while the next batch is read
                 if self.keys:
                     self.check.read([row["sync_key"] for row in mapped.rows]
                                     + [rejection.sync_key for rejection in mapped.rejected])
@@ -283,7 +287,7 @@ class _Read:
                 fetched, made = None, mapped
                 if first is not None:
                     mapped, fetched = self._rewrite_known(mapped, first)
-                writing = (self._upsert(mapped.rows, after=made), read, mapped, fetched)
+                writing = (self._upsert(mapped.rows, mapped.digests, after=made), read, mapped, fetched)
             if writing is not None:
                 _count(self.summary, self.run_log, *writing)
                 writing = None
@@ -297,7 +301,8 @@ class _Read:
 
     def _rewrite_known(self, mapped: MappedBatch, first: set[str]) -> tuple[MappedBatch, int]:
         """Upsert (and wait for) the rows the first read already counted, adding only the writes it
-        makes; return the rest of the batch, to be counted like any, and how many records that is."""
+        makes; return the rest of the batch, to be counted like any, and how many records that is. (A re-read
+        is rare: its rows' digests are made again by the upserts.)"""
         known = [row for row in mapped.rows if row["sync_key"] in first]
         if known:
             counts = self._upsert(known).result()
@@ -308,11 +313,12 @@ class _Read:
                                       if rejection.sync_key is not None and rejection.sync_key not in first])
         return fresh, len(fresh.rows) + len(fresh.rejected)
 
-    def _upsert(self, rows, after: MappedBatch | None = None):
-        """Submit an upsert of `rows`; `after`: the map-records run they came from (the run graph's edge)."""
+    def _upsert(self, rows, digests: list[str] | None = None, after: MappedBatch | None = None):
+        """Submit an upsert of `rows` (with their digests, if they were made with them); `after`: the
+        map-records run they came from (the run graph's edge)."""
         return upsert_records.submit(quote(rows), self.integration_id, self.spec.target.object,
                                      self.spec.target.custom_type, update_types=self.update_types,
-                                     wait_for=[after] if after is not None else None)
+                                     digests=quote(digests), wait_for=[after] if after is not None else None)
 
 
 def _reread_note(first: Verdict) -> str:

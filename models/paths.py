@@ -109,6 +109,23 @@ class CompiledPath:
         value = self.first(document)
         return [] if value is MISSING else [value]
 
+    def within(self, other: CompiledPath) -> bool:
+        """Whether this path may read what the plain path `other` finds, or inside it: it starts with
+        `other`'s steps, or it is not plain (and could match anywhere)."""
+        return self._steps is None or self._steps[:len(other._steps)] == other._steps
+
+    def without(self, document: Any) -> Any:
+        """`document` with what this plain path finds (it must find something) replaced by an empty
+        list: the containers on the way are copied, `document` itself is left as it was."""
+        if not self._steps:
+            return []
+        top = copy = _shallow_copy(document)
+        for step in self._steps[:-1]:
+            copy[step] = _shallow_copy(copy[step])
+            copy = copy[step]
+        copy[self._steps[-1]] = []
+        return top
+
     def _first_of_one(self, document: Any) -> Any:
         try:
             return document[self._step]
@@ -123,6 +140,27 @@ class CompiledPath:
 
     def __repr__(self) -> str:
         return f"CompiledPath({self.expression!r})"
+
+
+def value_at(document: Any, path: str) -> Any:
+    """The first value at `path` in `document`, None when there is none."""
+    value = compile_path(path).first(document)
+    return None if value is MISSING else value
+
+
+def int_at(document: Any, path: str | None) -> int | None:
+    """The whole number at `path` (None: no path, no value, or not a number)."""
+    if path is None:
+        return None
+    try:
+        value = value_at(document, path)
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _shallow_copy(container: Any) -> Any:
+    return dict(container) if isinstance(container, dict) else list(container)
 
 
 def json_kind(value: Any) -> str:

@@ -6,13 +6,21 @@ unchanged records without touching unchanged rows.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 from models.config import utcnow
+
+
+def record_hash(row: dict[str, Any]) -> str:
+    """A mapped row's digest: the same for the same values, whatever order its keys are in."""
+    encoded = orjson.dumps(row, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    return hashlib.blake2b(encoded, digest_size=16).hexdigest()
 
 
 class SyncedRecord(SQLModel):

@@ -140,7 +140,7 @@ class CompletenessCheck:
                 current.capped = stopped.value is Stop.max_pages
                 return
             current.pages.append(PageSeen(page.at, page.size, page.total))
-            current.dropped += page.size - len(page.records)
+            current.dropped += page.size - page.kept
             yield page
 
     def read(self, keys: Iterable[str | None]) -> None:

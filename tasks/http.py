@@ -177,13 +177,19 @@ def decode_json(response: httpx.Response, vendor: str) -> Any:
     """The body as JSON, whatever content type it is labelled with: some vendors (and moto, AWS's
     emulator) label JSON `text/html` or `text/plain`, and a body that parses is what matters. One
     that does not parse is named by its label, which says what came instead (an HTML login page)."""
-    content_type = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+    return decode_body(response.content, response.headers.get("content-type", ""), vendor,
+                       response.request.url.path)
+
+
+def decode_body(content: bytes, content_type: str, vendor: str, path: str) -> Any:
+    """`decode_json` of an answer's bytes, its content-type header and its request's URL path."""
+    content_type = content_type.split(";")[0].strip() or "no content type"
     try:
-        return orjson.loads(response.content)
+        return orjson.loads(content)
     except orjson.JSONDecodeError as exc:
         if "json" not in content_type:
-            raise VendorError(f"expected JSON, got {content_type} from {vendor} {response.request.url.path}") from None
-        raise VendorError(f"{vendor} sent malformed JSON on {response.request.url.path}: {exc}") from None
+            raise VendorError(f"expected JSON, got {content_type} from {vendor} {path}") from None
+        raise VendorError(f"{vendor} sent malformed JSON on {path}: {exc}") from None
 
 
 def parses_as_json(response: httpx.Response) -> bool:

@@ -8,7 +8,7 @@ text; the value stored is the vendor's own, so it is sent back exactly as the ve
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Iterable
 
 from models.paths import MISSING, compile_path
 from models.spec import IncrementalSpec
@@ -72,8 +72,11 @@ class CursorTracker:
         self.highest: Any = None
 
     def see(self, records: list[Any]) -> None:
-        for record in records:
-            value = self._get(record) if isinstance(record, dict) else MISSING
+        self.consider(self._get(record) if isinstance(record, dict) else MISSING for record in records)
+
+    def consider(self, values: Iterable[Any]) -> None:
+        """Cursor values as `see` reads them from records (MISSING and None: a record without one)."""
+        for value in values:
             if value is MISSING or value is None:
                 continue
             if self.highest is None or _order(value) > _order(self.highest):

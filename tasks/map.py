@@ -1,4 +1,5 @@
-"""Vendor records -> rows of a hub object. Pure: no I/O, so it is cheap to test and to retry.
+"""Vendor records -> rows of a hub object. Pure: no I/O (and no Prefect: a page worker process maps
+with it, tasks/mapped_pages.py), so it is cheap to test and to retry.
 
 Each record goes first through a function written for the spec (`_fast_rows`), which maps a
 record of the expected shape in one pass; a record it cannot map as simply (a value missing,
@@ -16,9 +17,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, NamedTuple
-
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from models.paths import MISSING, compile_path, json_kind
 from models.spec import ConnectorSpec, FieldRule, Join, MapValues, Transform, template_paths
@@ -44,16 +42,32 @@ class MappedBatch:
     """One batch mapped. A plain class, not a dataclass: handed to upsert-records' `wait_for` (the run
     graph's edge), Prefect neither walks its rows nor loses track of the map-records run that made it."""
 
-    __slots__ = ("rows", "rejected", "drift", "__weakref__")
+    __slots__ = ("rows", "rejected", "drift", "digests", "__weakref__")
 
     def __init__(self, rows: list[dict[str, Any]] | None = None, rejected: list[Rejection] | None = None,
-                 drift: dict[str, int] | None = None):
+                 drift: dict[str, int] | None = None, digests: list[str] | None = None):
         self.rows: list[dict[str, Any]] = rows if rows is not None else []
         """Each row has `sync_key` and the target's fields (custom objects: `sync_key` and `data`)."""
         self.rejected: list[Rejection] = rejected if rejected is not None else []
         """Drifted records too, marked `drift`."""
         self.drift: dict[str, int] = drift if drift is not None else {}
         """Each drift reason ("model.name: expected an object at model, got a string") -> its records."""
+        self.digests = digests
+        """Each row's `record_hash`, when it was made with the rows (tasks/mapped_pages.py); else None."""
+
+    def extend(self, other: MappedBatch) -> None:
+        """Add `other`'s rows, rejections and drift after this batch's own (and its digests, if both have them)."""
+        self.digests = (self.digests + other.digests if self.digests is not None and other.digests is not None
+                        else None)
+        self.rows += other.rows
+        self.rejected += other.rejected
+        for reason, records in other.drift.items():
+            self.drift[reason] = self.drift.get(reason, 0) + records
+
+    @property
+    def records(self) -> int:
+        """How many records were mapped: rows and rejections."""
+        return len(self.rows) + len(self.rejected)
 
 
 def _no_shape(value: Any, expected: str) -> None:
@@ -397,9 +411,3 @@ def _fast_rows(fields: list[_Field], paths: list[tuple[str, ...] | None], sync_k
     lines += ["    except Exception:", "        return None"]
     exec(compile("\n".join(lines), "<fast_row>", "exec"), space)
     return space["fast_row"]
-
-
-@task(name="map-records", cache_policy=NO_CACHE)
-def map_records(records: list[Any], spec: ConnectorSpec) -> MappedBatch:
-    """Map one batch of vendor records; rejected records are returned with their reasons."""
-    return RecordMapper(spec).map(records)

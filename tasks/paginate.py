@@ -11,6 +11,10 @@ full), up to `concurrency` of them are in flight. A guess is only a guess: the p
 exactly that request. Pages are yielded in order, so the stop rules, the loop refusal and the
 completeness checks see the same pages as a read of one page at a time; a stop (an empty or short
 page, the total reached) cancels the guesses beyond it, whose records are never yielded.
+
+A sync's pages come mapped (`fetch_pages(mapped=True)`): each is decoded and mapped on the thread
+that fetched it, or in a page worker process for a big listing (tasks/mapped_pages.py), and the
+paginator reads the body without its records.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from prefect.cache_policies import NO_CACHE
 
 from blocks.host_bound import vendor_client
 from models.errors import HubError, VendorError
-from models.paths import MISSING, compile_path
+from models.paths import compile_path, int_at, value_at
 from models.spec import (
     ConnectorSpec,
     CursorPagination,
@@ -42,6 +46,8 @@ from models.spec import (
     filter_path,
 )
 from tasks.http import RetryPolicy, decode_json, send
+from tasks.map import MappedBatch
+from tasks.mapped_pages import PagePlan, can_map_pages, is_big, map_page, records_in
 
 
 @dataclass(frozen=True)
@@ -74,10 +80,19 @@ class Page:
     """Where the page is in the listing, for messages: "offset 400", "page 5"."""
     vendor_seconds: float = 0.0
     """How long the vendor took to answer, shared among the page requests in flight at once."""
+    mapped: MappedBatch | None = None
+    """The records already mapped, in place of `records`, when the listing's pages are (tasks/mapped_pages.py)."""
+    highest: Any = None
+    """With `mapped`: the highest incremental cursor value among the records."""
 
     def __post_init__(self) -> None:
         if self.size is None:
             self.size = len(self.records)
+
+    @property
+    def kept(self) -> int:
+        """How many records the spec's filter kept: the page's records, raw or mapped."""
+        return len(self.records) if self.mapped is None else self.mapped.records
 
 
 class Stop(str, Enum):
@@ -161,7 +176,7 @@ class PagePaginator:
             return None
         number = request.value(config.location, config.page_param)
         pages_read = number - config.first_page + 1
-        total_pages = _int_at(body, config.total_pages_path)
+        total_pages = int_at(body, config.total_pages_path)
         if total_pages is not None:
             return self._at(request, number + 1) if pages_read < total_pages else None
         if page.total is not None:
@@ -175,7 +190,7 @@ class PagePaginator:
         (of pages or of records) of the `latest` page read (whose `body` is given)."""
         config = self.config
         number = request.value(config.location, config.page_param) + 1
-        total_pages = _int_at(body, config.total_pages_path)
+        total_pages = int_at(body, config.total_pages_path)
         if total_pages is None and latest.total is not None:
             total_pages = -(-latest.total // config.size)
         if total_pages is not None and number - config.first_page >= total_pages:
@@ -200,12 +215,12 @@ class CursorPaginator:
 
     def next(self, request: PageRequest, page: Page, response: httpx.Response, body: Any) -> PageRequest | None:
         config = self.config
-        if config.has_more_path is not None and not _value_at(body, config.has_more_path):
+        if config.has_more_path is not None and not value_at(body, config.has_more_path):
             return None
         if config.cursor_header is not None:
             cursor = response.headers.get(config.cursor_header)
         else:
-            cursor = _value_at(body, config.cursor_path)
+            cursor = value_at(body, config.cursor_path)
         if cursor in (None, ""):
             return None
         return request.with_values(config.location, {config.cursor_param: cursor})
@@ -223,10 +238,10 @@ class NextUrlPaginator:
 
     def next(self, request: PageRequest, page: Page, response: httpx.Response, body: Any) -> PageRequest | None:
         config = self.config
-        if config.stop_path is not None and _value_at(body, config.stop_path):
+        if config.stop_path is not None and value_at(body, config.stop_path):
             return None
         if config.next_url_path is not None:
-            url = _value_at(body, config.next_url_path)
+            url = value_at(body, config.next_url_path)
         else:
             url = response.links.get("next", {}).get("url")
         if not url:
@@ -253,18 +268,19 @@ def paginator_for(spec: ConnectorSpec) -> Paginator:
 
 
 def fetch_pages(spec: ConnectorSpec, auth: httpx.Auth, policy: RetryPolicy | None = None,
-                client: httpx.Client | None = None) -> Generator[Page, None, Stop]:
+                client: httpx.Client | None = None, mapped: bool = False) -> Generator[Page, None, Stop]:
     """Yield every page of records the spec's endpoint returns, in order; return why it stopped.
 
     `client`: a `vendor_client` for the spec's request to reuse (a dependent stream reads many
-    listings; a new client costs ~25 ms of CPU), else one of its own.
+    listings; a new client costs ~25 ms of CPU), else one of its own. `mapped`: pages come with their
+    records mapped (`Page.mapped`) where the listing allows it (tasks/mapped_pages.py), else raw.
 
     Refuses to loop: a next page that asks for exactly what an earlier one asked for (the same
     cursor, URL or offset) stops the run with an error instead of fetching forever.
     """
     policy = policy or RetryPolicy.from_spec(spec.http)
     paginator = paginator_for(spec)
-    read = _PageRead(spec, policy)
+    read = _PageRead(spec, policy, mapped and can_map_pages(spec))
     max_pages = getattr(spec.pagination, "max_pages", None)
     seen: set[str] = set()
     guess, concurrency = getattr(paginator, "ahead", None), spec.http.concurrency
@@ -287,7 +303,8 @@ def fetch_pages(spec: ConnectorSpec, auth: httpx.Auth, policy: RetryPolicy | Non
                 yield Page([], at=at)
                 return Stop.end
             page = Page(fetched.records, fetched.total, size=fetched.size, at=at,
-                        vendor_seconds=fetched.response.elapsed.total_seconds() / (concurrency if guess else 1))
+                        vendor_seconds=fetched.response.elapsed.total_seconds() / (concurrency if guess else 1),
+                        mapped=fetched.mapped, highest=fetched.highest)
             if max_pages is not None and len(seen) >= max_pages:
                 yield page
                 return Stop.max_pages
@@ -316,15 +333,24 @@ class _Fetched:
     size: int = 0
     total: int | None = None
     ignored: bool = False
+    mapped: MappedBatch | None = None
+    highest: Any = None
 
 
 class _PageRead:
-    """Sends one page request (with the spec's retries) and finds the records and total in its answer."""
+    """Sends one page request (with the spec's retries) and finds the records and total in its answer,
+    or, `mapped`, has the answer mapped (tasks/mapped_pages.py)."""
 
-    def __init__(self, spec: ConnectorSpec, policy: RetryPolicy):
+    def __init__(self, spec: ConnectorSpec, policy: RetryPolicy, mapped: bool = False):
         self.spec, self.policy = spec, policy
         self.records_path = compile_path(spec.records.path)
         self.keep = compile_path(filter_path(spec.records.filter)) if spec.records.filter else None
+        self.plan = PagePlan(spec) if mapped else None
+        self.spec_json = spec.model_dump_json() if mapped else ""
+        self.lock = threading.Lock()
+        self.records_read = 0
+        self.big = False
+        """Whether the listing is big enough for the page workers: its total or the records read so far."""
 
     def __call__(self, client: httpx.Client, request: PageRequest) -> _Fetched:
         spec = self.spec
@@ -334,10 +360,21 @@ class _PageRead:
         response = send(client, http_request, spec.vendor, self.policy)
         if self.policy.rule(response.status_code) == "ignore":
             return _Fetched(response, ignored=True)
+        if self.plan is not None:
+            return self._mapped(response)
         body = decode_json(response, spec.vendor)
-        records = _records(body, self.records_path, spec)
+        records = records_in(body, self.records_path, spec)
         kept = self.keep.all(records) if self.keep is not None else records
         return _Fetched(response, body, kept, len(records), _total(spec.pagination, response, body))
+
+    def _mapped(self, response: httpx.Response) -> _Fetched:
+        page = map_page(self.plan, self.spec_json, self.big, response.content,
+                        response.headers.get("content-type", ""), response.request.url.path)
+        total = _total(self.spec.pagination, response, page.body)
+        with self.lock:
+            self.records_read += page.size
+            self.big = self.big or is_big(self.records_read, total)
+        return _Fetched(response, page.body, [], page.size, total, mapped=page.mapped, highest=page.highest)
 
 
 class _Ahead:
@@ -432,13 +469,23 @@ class Batch:
     record, but not a plain object, and still knows which task run made it (the run graph's edge).
     """
 
-    __slots__ = ("records", "pages", "total", "__weakref__")
+    __slots__ = ("records", "mapped", "highest", "pages", "total", "__weakref__")
 
     def __init__(self, records: list[Any] | None = None, pages: int = 0, total: int | None = None):
         self.records: list[Any] = records if records is not None else []
+        """The raw records, to be mapped; or none, and instead:"""
+        self.mapped: list[MappedBatch] = []
+        """Each page's records mapped as it was read (`Page.mapped`), in listing order."""
+        self.highest: list[Any] = []
+        """With `mapped`: each page's highest incremental cursor value."""
         self.pages = pages
         self.total = total
         """The vendor's total, as the latest page said."""
+
+    @property
+    def count(self) -> int:
+        """How many records the batch holds, raw or mapped."""
+        return len(self.records) + sum(page.records for page in self.mapped)
 
 
 WRITE_SECONDS_PER_RECORD = 30e-6
@@ -457,17 +504,21 @@ def batched(pages: Iterator[Page], batch_records: int) -> Iterator[Batch]:
     (at 50 ms a page, the last 10,000 records took 0.8 s to map and write after the last page came).
     A vendor that keeps up (on loopback: 1,000 records in 4 ms with 4 pages in flight, against
     30 ms to write them) gets full batches: fewer task runs and transactions."""
-    batch, vendor_seconds = Batch(), 0.0
+    batch, vendor_seconds, held = Batch(), 0.0, 0
     for page in pages:
-        batch.records.extend(page.records)
+        if page.mapped is None:
+            batch.records.extend(page.records)
+        else:
+            batch.mapped.append(page.mapped)
+            batch.highest.append(page.highest)
         batch.pages += 1
         batch.total = page.total if page.total is not None else batch.total
         vendor_seconds += page.vendor_seconds
-        held = len(batch.records)
+        held += page.kept
         if held >= batch_records or (held >= EARLY_BATCH_RECORDS
                                      and vendor_seconds >= held * WRITE_SECONDS_PER_RECORD):
             yield batch
-            batch, vendor_seconds = Batch(total=batch.total), 0.0
+            batch, vendor_seconds, held = Batch(total=batch.total), 0.0, 0
     if batch.pages:
         yield batch
 
@@ -478,13 +529,14 @@ class Watcher(Protocol):
 
 @task(name="paginate", cache_policy=NO_CACHE)
 def paginate(spec: ConnectorSpec, auth: httpx.Auth, check: Watcher, batch_records: int) -> Iterator[Batch]:
-    """Every page of the listing, in batches, each page seen by `check` (tasks/completeness.py) on the way.
+    """Every page of the listing, in batches, each page seen by `check` (tasks/completeness.py) on the way
+    and, where the listing allows, mapped as it was read (tasks/mapped_pages.py).
 
     A generator task: one task run for the whole listing, its batches streaming to the flow, so the
     run graph reads authenticate -> paginate -> map-records -> upsert-records. Iterate it through
     `apart` so that its run context stays its own.
     """
-    yield from batched(check.watch(fetch_pages(spec, auth)), batch_records)
+    yield from batched(check.watch(fetch_pages(spec, auth, mapped=True)), batch_records)
 
 
 Item = TypeVar("Item")
@@ -517,42 +569,10 @@ def _where(pagination, request: PageRequest, number: int) -> str:
     return f"page {number}"
 
 
-def _records(body: Any, path, spec: ConnectorSpec) -> list[Any]:
-    """The records in a body: the list at a plain path, or every match of a wildcard path."""
-    if not path.is_plain:
-        matches = path.all(body)
-        return [record for match in matches for record in (match if isinstance(match, list) else [match])]
-    found = path.first(body)
-    if found is MISSING:
-        keys = ", ".join(sorted(body)) if isinstance(body, dict) else type(body).__name__
-        raise VendorError(
-            f"record path '{spec.records.path}' is not in the {spec.vendor} response; "
-            f"the response has: {keys or 'nothing'}"
-        )
-    if found is None:
-        return []
-    return found if isinstance(found, list) else [found]
-
-
-def _value_at(body: Any, path: str) -> Any:
-    value = compile_path(path).first(body)
-    return None if value is MISSING else value
-
-
 def _total(pagination, response: httpx.Response, body: Any) -> int | None:
     """The vendor's total record count: at `total_path` in the body, or in the `total_header`."""
     header = getattr(pagination, "total_header", None)
     if header is not None:
         value = response.headers.get(header, "").strip()
         return int(value) if value.isdigit() else None
-    return _int_at(body, getattr(pagination, "total_path", None))
-
-
-def _int_at(body: Any, path: str | None) -> int | None:
-    if path is None:
-        return None
-    try:
-        value = _value_at(body, path)
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
+    return int_at(body, getattr(pagination, "total_path", None))

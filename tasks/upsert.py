@@ -12,20 +12,19 @@ mark cleared (counted as inserted), without it it stays marked (counted as skipp
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any, Callable, Collection
 
 import orjson
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import JSON, Table, bindparam
+from sqlalchemy import Date, DateTime, Table, bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from models.config import DEFAULT_UPDATE_TYPES, UpdateType, utcnow
 from models.engine import get_engine
+from models.records import record_hash
 from models.targets import TABLES
 from tasks.transient import TASK_RETRIES, TASK_RETRY_DELAYS, retry_transient
 
@@ -40,27 +39,27 @@ class UpsertCounts:
     """Vendor changes the update types leave out."""
 
 
-def record_hash(row: dict[str, Any]) -> str:
-    encoded = orjson.dumps(row, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
-    return hashlib.blake2b(encoded, digest_size=16).hexdigest()
-
-
 @task(name="upsert-records", cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAYS,
       retry_condition_fn=retry_transient)
 def upsert_records(rows: list[dict[str, Any]], integration_id: int, target: str,
                    custom_type: str | None = None, *,
-                   update_types: Collection[str] = tuple(DEFAULT_UPDATE_TYPES)) -> UpsertCounts:
-    """Insert new records and update changed ones, as `update_types` allow; one transaction."""
+                   update_types: Collection[str] = tuple(DEFAULT_UPDATE_TYPES),
+                   digests: list[str] | None = None) -> UpsertCounts:
+    """Insert new records and update changed ones, as `update_types` allow; one transaction.
+
+    `digests`: each row's `record_hash`, when it was made with the row (a page worker's), else made here."""
     table: Table = TABLES[target].__table__
     create, update = UpdateType.created in update_types, UpdateType.updated in update_types
-    unique = {row["sync_key"]: row for row in rows}  # a key twice in one batch: the last one wins
+    if digests is None:
+        digests = [record_hash(row) for row in rows]
+    # a key twice in one batch: the last one wins
+    unique = {row["sync_key"]: (row, digest) for row, digest in zip(rows, digests, strict=True)}
     counts = UpsertCounts(unchanged=len(rows) - len(unique))
     engine = get_engine()
     with engine.begin() as connection:
         known, marked = _known_hashes(connection, table, integration_id, list(unique))
         writes = []
-        for key, row in unique.items():
-            digest = record_hash(row)
+        for key, (row, digest) in unique.items():
             previous = known.get(key)
             returning = key in marked
             if previous == digest and not returning:
@@ -170,10 +169,8 @@ def _row_parameters(table: Table, dialect, compiled, same_for_all: dict[str, Any
 
 
 def _is_date(column_type) -> bool:
-    try:
-        return column_type.python_type in (datetime, date)
-    except NotImplementedError:  # a type that does not say
-        return False
+    """Dates and times, also behind a TypeDecorator (SQLModel's UTCDateTime)."""
+    return isinstance(getattr(column_type, "impl_instance", column_type), (Date, DateTime))
 
 
 _NOT_MADE = object()

@@ -5,7 +5,8 @@ from datetime import datetime, timezone
 from ihub.demo import DEMO_SPEC, demo_spec
 from ihub.vendor import make_assets, make_users
 from models.spec import ConnectorSpec
-from tasks.map import RecordMapper, map_records
+from tasks.map import RecordMapper
+from tasks.map_records import map_records
 
 SPEC = ConnectorSpec.from_yaml(DEMO_SPEC)
 

@@ -131,11 +131,11 @@ def test_a_filter_in_the_record_path_keeps_only_matching_records(vendor):
 
 def test_wildcards_in_the_record_path_collect_from_nested_lists():
     from models.paths import compile_path
-    from tasks.paginate import _records
+    from tasks.mapped_pages import records_in
 
     body = {"groups": [{"members": [{"id": 1}, {"id": 2}]}, {"members": [{"id": 3}]}, {"members": []}]}
     spec = spec_for("http://x", records={"path": "$.groups[*].members[*]"})
-    assert [r["id"] for r in _records(body, compile_path(spec.records.path), spec)] == [1, 2, 3]
+    assert [r["id"] for r in records_in(body, compile_path(spec.records.path), spec)] == [1, 2, 3]
 
 
 def test_batches_fill_while_the_vendor_keeps_up_and_close_early_while_it_is_awaited():

@@ -86,8 +86,8 @@ def test_an_interrupted_run_is_logged_cancelled_and_keeps_the_batches_written(sy
 
     real_fetch = tasks.paginate.fetch_pages
 
-    def interrupted_after_three_pages(spec, auth):
-        for number, page in enumerate(real_fetch(spec, auth), start=1):
+    def interrupted_after_three_pages(spec, auth, **options):
+        for number, page in enumerate(real_fetch(spec, auth, **options), start=1):
             yield page
             if number == 3:
                 raise KeyboardInterrupt  # what Ctrl+C in `ihub run` raises

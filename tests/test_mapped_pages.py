@@ -1,0 +1,104 @@
+"""Pages mapped as they are read, and in the page worker processes for a big listing."""
+
+import time
+
+import orjson
+import pytest
+
+import tasks.mapped_pages as mapped_pages
+from blocks import ApiTokenCredentials
+from flows.sync import sync_integration
+from ihub.demo import DEMO_SPEC
+from ihub.vendor import make_assets, make_users
+from models.errors import Invalid, VendorError
+from models.spec import ConnectorSpec
+from tasks.mapped_pages import WORKERS, PagePlan, can_map_pages, map_page
+from tests.conftest import make_integration, stored_assets
+
+SPEC = ConnectorSpec.from_yaml(DEMO_SPEC)
+
+
+def page_bytes(count=5, total=5):
+    return orjson.dumps({"data": {"assets": make_assets(count, make_users(3))}, "meta": {"total": total}})
+
+
+def ready_worker():
+    """The page workers started, and one of them ready."""
+    WORKERS.submit((SPEC.model_dump_json(), page_bytes(), "application/json", "/api/v1/assets"))
+    deadline = time.monotonic() + 30
+    while not any(worker.ready.is_set() for worker in WORKERS.workers):
+        assert time.monotonic() < deadline, "no page worker became ready in 30 s"
+        time.sleep(0.01)
+    return next(worker for worker in WORKERS.workers if worker.ready.is_set())
+
+
+@pytest.fixture
+def one_worker(monkeypatch):
+    monkeypatch.setenv(mapped_pages.WORKERS_ENV, "1")
+    WORKERS.stop()
+    yield ready_worker()
+    WORKERS.stop()
+
+
+def test_a_big_listing_is_mapped_in_the_worker_and_stores_what_mapping_here_stores(
+        prefect_server, sqlite_url, vendor, one_worker, monkeypatch):
+    url, data = vendor
+    ApiTokenCredentials(token=data.token).save("demo-vendor-token", overwrite=True)
+    integration = make_integration(url, batch_records=120)
+    monkeypatch.setattr(mapped_pages, "WORKER_RECORDS", 1)  # big from the first page on
+
+    first = sync_integration("acme/assets")
+    assert (first.fetched, first.inserted, first.pages) == (350, 350, 4)
+    assert one_worker.answered >= 3  # the first page is mapped here, as it says the listing is big
+    stored = stored_assets(integration.id)
+    for record in data.records["assets"]:
+        row = stored[str(record["id"])]
+        assert (row.name, row.model, row.cost) == (record["name"], record["model"]["name"], record["purchase"]["cost"])
+        assert row.purchased_at.date().isoformat() == record["purchase"]["date"]
+
+    monkeypatch.setenv(mapped_pages.WORKERS_ENV, "0")
+    WORKERS.stop()
+    again = sync_integration("acme/assets")  # mapped and hashed here: the worker's digests are the same
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 350)
+
+
+def test_a_vendors_bad_page_fails_in_the_worker_with_the_words_it_has_here(one_worker):
+    plan = PagePlan(SPEC)
+    with pytest.raises(VendorError) as here:
+        plan.map(b"<html>login</html>", "text/html", "/api/v1/assets")
+    future = one_worker.submit((SPEC.model_dump_json(), b"<html>login</html>", "text/html", "/api/v1/assets"))
+    with pytest.raises(VendorError) as there:
+        future.result(timeout=30)
+    assert str(there.value) == str(here.value) == "expected JSON, got text/html from Demo Asset Vendor /api/v1/assets"
+
+
+def test_a_page_whose_worker_died_is_mapped_here(one_worker):
+    one_worker.process.kill()
+    one_worker.process.wait()
+    page = map_page(PagePlan(SPEC), SPEC.model_dump_json(), True, page_bytes(7, 7), "application/json",
+                    "/api/v1/assets")
+    assert page.size == 7 and len(page.mapped.rows) == len(page.mapped.digests) == 7
+    assert page.body == {"data": {"assets": []}, "meta": {"total": 7}}
+    deadline = time.monotonic() + 10
+    while not one_worker.ended:  # its answers' reader saw it end
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert WORKERS.submit((SPEC.model_dump_json(), page_bytes(), "application/json", "/x")) is None  # a new one starts
+    assert WORKERS.workers and one_worker not in WORKERS.workers
+
+
+def test_the_number_of_workers_is_checked(monkeypatch):
+    monkeypatch.setenv(mapped_pages.WORKERS_ENV, "two")
+    with pytest.raises(Invalid, match="IHUB_PAGE_WORKERS must be a whole number of processes"):
+        mapped_pages.worker_count()
+    monkeypatch.setenv(mapped_pages.WORKERS_ENV, "0")
+    assert mapped_pages.worker_count() == 0
+
+
+def test_pages_are_mapped_apart_only_when_the_paginator_reads_nothing_among_the_records():
+    assert can_map_pages(SPEC)
+    cursor = SPEC.model_copy(update={"pagination": ConnectorSpec.model_validate(
+        {**SPEC.model_dump(), "pagination": {"type": "cursor", "cursor_path": "data.assets[-1].id"}}).pagination})
+    assert not can_map_pages(cursor)
+    wildcard = ConnectorSpec.model_validate({**SPEC.model_dump(), "records": {"path": "$.data[*].assets"}})
+    assert not can_map_pages(wildcard)
