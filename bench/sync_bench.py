@@ -164,7 +164,7 @@ def main() -> None:
     parser.add_argument("--batch-records", type=int, default=10_000)
     parser.add_argument("--page-sizes", default=",".join(map(str, PAGE_SIZES)), help="e.g. 100,1000")
     parser.add_argument("--databases", default="sqlite,postgresql", help="sqlite, postgresql, or both")
-    parser.add_argument("--repeat", type=int, default=3, help="interleaved runs of each; medians are shown")
+    parser.add_argument("--repeat", type=int, default=5, help="interleaved runs of each; medians are shown")
     args = parser.parse_args()
 
     page_sizes = tuple(int(size) for size in args.page_sizes.split(","))
