@@ -57,8 +57,10 @@ class MappedBatch:
 
     def extend(self, other: MappedBatch) -> None:
         """Add `other`'s rows, rejections and drift after this batch's own (and its digests, if both have them)."""
-        self.digests = (self.digests + other.digests if self.digests is not None and other.digests is not None
-                        else None)
+        if self.digests is not None and other.digests is not None:
+            self.digests += other.digests
+        else:
+            self.digests = None
         self.rows += other.rows
         self.rejected += other.rejected
         for reason, records in other.drift.items():

@@ -213,12 +213,17 @@ class _Workers:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.workers: list[_Worker] = []
+        self.failed = False
+        """A worker ended before it was ever ready (it cannot start here): none is started again."""
         atexit.register(self.stop)
 
     def submit(self, request: tuple) -> Future[MappedPage] | None:
         """Map a page in the least busy ready worker; None when none is ready (they are started now)."""
         with self.lock:
+            self.failed = self.failed or any(worker.ended and not worker.ready.is_set() for worker in self.workers)
             self.workers = [worker for worker in self.workers if not worker.ended]
+            if self.failed:
+                return None
             if not self.workers:
                 self.workers = [_Worker() for _ in range(worker_count())]
             ready = [worker for worker in self.workers if worker.ready.is_set()]

@@ -102,3 +102,21 @@ def test_pages_are_mapped_apart_only_when_the_paginator_reads_nothing_among_the_
     assert not can_map_pages(cursor)
     wildcard = ConnectorSpec.model_validate({**SPEC.model_dump(), "records": {"path": "$.data[*].assets"}})
     assert not can_map_pages(wildcard)
+
+
+def test_a_worker_that_cannot_start_is_not_started_again(monkeypatch):
+    monkeypatch.setattr(mapped_pages, "WORKERS", mapped_pages._Workers())
+    monkeypatch.setattr(mapped_pages.sys, "executable", "/bin/false")  # ends at once, never ready
+    monkeypatch.setenv(mapped_pages.WORKERS_ENV, "1")
+    request = (SPEC.model_dump_json(), page_bytes(), "application/json", "/x")
+    assert mapped_pages.WORKERS.submit(request) is None
+    (worker,) = mapped_pages.WORKERS.workers
+    worker.process.wait(10)
+    deadline = time.monotonic() + 10
+    while not worker.ended:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert mapped_pages.WORKERS.submit(request) is None
+    assert mapped_pages.WORKERS.failed and mapped_pages.WORKERS.workers == []
+    page = map_page(PagePlan(SPEC), request[0], True, page_bytes(), "application/json", "/x")  # mapped here
+    assert len(page.mapped.rows) == 5
