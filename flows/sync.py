@@ -272,22 +272,22 @@ class _Read:
         try:
             pages = paginate if spec.parent is None else paginate_children  # a dependent stream: per parent
             for batch in apart(pages(spec, self.auth, self.check, spec.batch_records)):
-                mapped = map_records(quote(batch.records), spec, quote(batch.mapped), wait_for=[batch])
+                # quoted: Prefect would walk every record and every field of the spec, twice a task run
+                mapped = map_records(quote(batch.records), quote(spec), quote(batch.mapped), wait_for=[batch])
                 if self.tracker is not None:
                     self.tracker.see(batch.records)
                     self.tracker.consider(batch.highest)
                 read = _Counted(batch.pages, batch.count, batch.total)
                 batch.records, batch.mapped = [], []  # mapped now: let them go while the next batch is read
                 if self.keys:
-                    self.check.read([row["sync_key"] for row in mapped.rows]
-                                    + [rejection.sync_key for rejection in mapped.rejected])
+                    self.check.read(mapped.keys() + [rejection.sync_key for rejection in mapped.rejected])
                 if writing is not None:
                     _count(self.summary, self.run_log, *writing)
                     writing = None
                 fetched, made = None, mapped
                 if first is not None:
                     mapped, fetched = self._rewrite_known(mapped, first)
-                writing = (self._upsert(mapped.rows, mapped.digests, after=made), read, mapped, fetched)
+                writing = (self._upsert(mapped.writes(), mapped.digests, after=made), read, mapped, fetched)
             if writing is not None:
                 _count(self.summary, self.run_log, *writing)
                 writing = None
@@ -302,16 +302,14 @@ class _Read:
     def _rewrite_known(self, mapped: MappedBatch, first: set[str]) -> tuple[MappedBatch, int]:
         """Upsert (and wait for) the rows the first read already counted, adding only the writes it
         makes; return the rest of the batch, to be counted like any, and how many records that is. (A re-read
-        is rare: its rows' digests are made again by the upserts.)"""
-        known = [row for row in mapped.rows if row["sync_key"] in first]
+        is rare: rows not bound where they were mapped get their digests made again by the upserts.)"""
+        known = mapped.only(first.__contains__).writes()
         if known:
             counts = self._upsert(known).result()
             self.summary.inserted += counts.inserted
             self.summary.updated += counts.updated
-        fresh = MappedBatch(rows=[row for row in mapped.rows if row["sync_key"] not in first],
-                            rejected=[rejection for rejection in mapped.rejected
-                                      if rejection.sync_key is not None and rejection.sync_key not in first])
-        return fresh, len(fresh.rows) + len(fresh.rejected)
+        fresh = mapped.only(lambda key: key not in first)
+        return fresh, fresh.records
 
     def _upsert(self, rows, digests: list[str] | None = None, after: MappedBatch | None = None):
         """Submit an upsert of `rows` (with their digests, if they were made with them); `after`: the

@@ -21,6 +21,7 @@ from typing import Any, Callable, NamedTuple
 from models.paths import MISSING, compile_path, json_kind
 from models.spec import ConnectorSpec, FieldRule, Join, MapValues, Transform, template_paths
 from models.targets import EXTERNAL_ID, FIELD_TYPES
+from tasks.bind import BoundRows
 
 
 class Rejected(ValueError):
@@ -42,10 +43,11 @@ class MappedBatch:
     """One batch mapped. A plain class, not a dataclass: handed to upsert-records' `wait_for` (the run
     graph's edge), Prefect neither walks its rows nor loses track of the map-records run that made it."""
 
-    __slots__ = ("rows", "rejected", "drift", "digests", "__weakref__")
+    __slots__ = ("rows", "rejected", "drift", "digests", "bound", "__weakref__")
 
     def __init__(self, rows: list[dict[str, Any]] | None = None, rejected: list[Rejection] | None = None,
-                 drift: dict[str, int] | None = None, digests: list[str] | None = None):
+                 drift: dict[str, int] | None = None, digests: list[str] | None = None,
+                 bound: BoundRows | None = None):
         self.rows: list[dict[str, Any]] = rows if rows is not None else []
         """Each row has `sync_key` and the target's fields (custom objects: `sync_key` and `data`)."""
         self.rejected: list[Rejection] = rejected if rejected is not None else []
@@ -54,6 +56,8 @@ class MappedBatch:
         """Each drift reason ("model.name: expected an object at model, got a string") -> its records."""
         self.digests = digests
         """Each row's `record_hash`, when it was made with the rows (tasks/mapped_pages.py); else None."""
+        self.bound = bound
+        """The rows bound for the database, in place of `rows`, when they were mapped for it (tasks/bind.py)."""
 
     def extend(self, other: MappedBatch) -> None:
         """Add `other`'s rows, rejections and drift after this batch's own (and its digests, if both have them)."""
@@ -62,14 +66,33 @@ class MappedBatch:
         else:
             self.digests = None
         self.rows += other.rows
+        if other.bound is not None:
+            if self.bound is None:
+                self.bound = BoundRows()
+            self.bound.extend(other.bound)
         self.rejected += other.rejected
         for reason, records in other.drift.items():
             self.drift[reason] = self.drift.get(reason, 0) + records
 
+    def writes(self) -> list[dict[str, Any]] | BoundRows:
+        """The rows for upsert-records: bound, if they were, else as mapped."""
+        return self.bound if self.bound is not None else self.rows
+
+    def keys(self) -> list[str]:
+        """The rows' sync keys."""
+        return self.bound.keys() if self.bound is not None else [row["sync_key"] for row in self.rows]
+
+    def only(self, keep: Callable[[str], bool]) -> MappedBatch:
+        """The rows and rejections whose sync keys `keep` accepts (a rejection without a key: none), without digests."""
+        return MappedBatch(rows=[row for row in self.rows if keep(row["sync_key"])],
+                           rejected=[rejection for rejection in self.rejected
+                                     if rejection.sync_key is not None and keep(rejection.sync_key)],
+                           bound=self.bound.only(keep) if self.bound is not None else None)
+
     @property
     def records(self) -> int:
         """How many records were mapped: rows and rejections."""
-        return len(self.rows) + len(self.rejected)
+        return len(self.rows) + len(self.bound or ()) + len(self.rejected)
 
 
 def _no_shape(value: Any, expected: str) -> None:

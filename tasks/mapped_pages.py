@@ -7,9 +7,10 @@ is mapped a page at a time as each page is read: on the fetching thread while th
 and in a pool of worker processes once it is known to be big (the vendor's total, or the records
 read, reach WORKER_RECORDS), while the run's own process fetches and writes.
 
-Each page comes back as what the run needs of it (`MappedPage`): its rows and rejections, how many
-records it had and how many the spec's filter kept, the highest incremental cursor value, and its
-body without the records (for the paginator, and the vendor's total). The pages are still used in
+Each page comes back as what the run needs of it (`MappedPage`): its rows (bound for the database,
+with their digests: tasks/bind.py) and rejections, how many records it had and how many the spec's
+filter kept, the highest incremental cursor value, and its body without the records (for the
+paginator, and the vendor's total). The pages are still used in
 listing order, so the paginator, the stop rules and the completeness checks see what they saw before.
 
 The pool is spawned by the first big listing of a process and kept for the later ones (`ihub serve`
@@ -35,6 +36,8 @@ from models.errors import Invalid, VendorError
 from models.paths import MISSING, compile_path
 from models.records import record_hash
 from models.spec import ConnectorSpec, filter_path
+from models.targets import TABLES
+from tasks.bind import Binder, BoundRows, dialect_named, row_names
 from tasks.http import decode_body
 from tasks.incremental import CursorTracker
 from tasks.map import MappedBatch, RecordMapper
@@ -73,13 +76,18 @@ class MappedPage:
 
 
 class PagePlan:
-    """What mapping a spec's pages takes, compiled once a read (or once a worker, for each spec)."""
+    """What mapping a spec's pages takes, compiled once a read (or once a worker, for each spec).
 
-    def __init__(self, spec: ConnectorSpec):
+    `dialect` (a `dialect_name`): the rows are also bound for that database (tasks/bind.py), with their digests."""
+
+    def __init__(self, spec: ConnectorSpec, dialect: str | None = None):
         self.spec = spec
         self.records_path = compile_path(spec.records.path)
         self.keep = compile_path(filter_path(spec.records.filter)) if spec.records.filter else None
         self.mapper = RecordMapper(spec)
+        self.dialect_name = dialect
+        self.dialect = dialect_named(dialect) if dialect is not None else None
+        self.binders: dict[tuple[str, ...], Binder] = {}
 
     def map(self, content: bytes, content_type: str, url_path: str) -> MappedPage:
         """A page's answer (its bytes, content-type header and URL path, for messages), decoded and mapped."""
@@ -93,7 +101,13 @@ class PagePlan:
             tracker.see(kept)
             highest = tracker.highest
         mapped = self.mapper.map(kept)
-        mapped.digests = [record_hash(row) for row in mapped.rows]  # here too: a core of its own, not the writer's
+        if self.dialect is None:
+            mapped.digests = [record_hash(row) for row in mapped.rows]  # here too: a core of its own, not the writer's
+        elif mapped.rows:  # and the binding, with the digests
+            names = row_names(mapped.rows[0])
+            binder = self.binders.get(names) or self.binders.setdefault(
+                names, Binder(TABLES[self.spec.target.object].__table__, self.dialect, names))
+            mapped.bound, mapped.rows = BoundRows(names, binder.bind(mapped.rows)), []
         return MappedPage(self.records_path.without(body), len(records), mapped, highest)
 
 
@@ -130,8 +144,8 @@ def is_big(records_read: int, total: int | None) -> bool:
 
 def map_page(plan: PagePlan, spec_json: str, big: bool, content: bytes, content_type: str,
              url_path: str) -> MappedPage:
-    """A page mapped in a worker process when the listing is `big` and one is ready, else here."""
-    future = WORKERS.submit((spec_json, content, content_type, url_path)) if big else None
+    """A page mapped (as `plan` maps it) in a worker process when the listing is `big` and one is ready, else here."""
+    future = WORKERS.submit((spec_json, plan.dialect_name, content, content_type, url_path)) if big else None
     if future is not None:
         try:
             return future.result()
@@ -242,22 +256,22 @@ WORKERS = _Workers()
 
 
 @lru_cache(maxsize=8)
-def _plan(spec_json: str) -> PagePlan:
-    return PagePlan(ConnectorSpec.model_validate_json(spec_json))
+def _plan(spec_json: str, dialect: str | None) -> PagePlan:
+    return PagePlan(ConnectorSpec.model_validate_json(spec_json), dialect)
 
 
 def _serve(requests: BinaryIO, answers: BinaryIO) -> None:
-    """A worker's loop: (spec JSON, page bytes, content type, URL path) in, (True, MappedPage) or
-    (False, the error) out, until its input ends."""
+    """A worker's loop: (spec JSON, dialect name, page bytes, content type, URL path) in, (True, MappedPage)
+    or (False, the error) out, until its input ends."""
     pickle.dump(True, answers)
     answers.flush()
     while True:
         try:
-            spec_json, content, content_type, url_path = pickle.load(requests)
+            spec_json, dialect, content, content_type, url_path = pickle.load(requests)
         except EOFError:
             return
         try:
-            plan = _plan(spec_json)
+            plan = _plan(spec_json, dialect)
         except Exception as exc:  # not the page's fault: it is mapped in the run's process instead
             answer = (False, WorkerLost(f"a page worker could not read the spec: {exc}"))
         else:

@@ -12,9 +12,9 @@ exactly that request. Pages are yielded in order, so the stop rules, the loop re
 completeness checks see the same pages as a read of one page at a time; a stop (an empty or short
 page, the total reached) cancels the guesses beyond it, whose records are never yielded.
 
-A sync's pages come mapped (`fetch_pages(mapped=True)`): each is decoded and mapped on the thread
-that fetched it, or in a page worker process for a big listing (tasks/mapped_pages.py), and the
-paginator reads the body without its records.
+A sync's pages come mapped (`fetch_pages(mapped_for=...)`): each is decoded, mapped and bound for the
+database on the thread that fetched it, or in a page worker process for a big listing
+(tasks/mapped_pages.py), and the paginator reads the body without its records.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from blocks.host_bound import vendor_client
+from models.engine import get_engine
 from models.errors import HubError, VendorError
 from models.paths import compile_path, int_at, value_at
 from models.spec import (
@@ -45,6 +46,7 @@ from models.spec import (
     PagePagination,
     filter_path,
 )
+from tasks.bind import dialect_name
 from tasks.http import RetryPolicy, decode_json, send
 from tasks.map import MappedBatch
 from tasks.mapped_pages import PagePlan, can_map_pages, is_big, map_page, records_in
@@ -268,19 +270,20 @@ def paginator_for(spec: ConnectorSpec) -> Paginator:
 
 
 def fetch_pages(spec: ConnectorSpec, auth: httpx.Auth, policy: RetryPolicy | None = None,
-                client: httpx.Client | None = None, mapped: bool = False) -> Generator[Page, None, Stop]:
+                client: httpx.Client | None = None, mapped_for: str | None = None) -> Generator[Page, None, Stop]:
     """Yield every page of records the spec's endpoint returns, in order; return why it stopped.
 
     `client`: a `vendor_client` for the spec's request to reuse (a dependent stream reads many
-    listings; a new client costs ~25 ms of CPU), else one of its own. `mapped`: pages come with their
-    records mapped (`Page.mapped`) where the listing allows it (tasks/mapped_pages.py), else raw.
+    listings; a new client costs ~25 ms of CPU), else one of its own. `mapped_for`: a database's dialect
+    (tasks/bind.py); pages come with their records mapped and bound for it (`Page.mapped`) where the
+    listing allows it (tasks/mapped_pages.py), else raw.
 
     Refuses to loop: a next page that asks for exactly what an earlier one asked for (the same
     cursor, URL or offset) stops the run with an error instead of fetching forever.
     """
     policy = policy or RetryPolicy.from_spec(spec.http)
     paginator = paginator_for(spec)
-    read = _PageRead(spec, policy, mapped and can_map_pages(spec))
+    read = _PageRead(spec, policy, mapped_for if mapped_for is not None and can_map_pages(spec) else None)
     max_pages = getattr(spec.pagination, "max_pages", None)
     seen: set[str] = set()
     guess, concurrency = getattr(paginator, "ahead", None), spec.http.concurrency
@@ -339,13 +342,14 @@ class _Fetched:
 
 class _PageRead:
     """Sends one page request (with the spec's retries) and finds the records and total in its answer,
-    or, `mapped`, has the answer mapped (tasks/mapped_pages.py)."""
+    or, `mapped_for` a database dialect, has the answer mapped and bound for it (tasks/mapped_pages.py)."""
 
-    def __init__(self, spec: ConnectorSpec, policy: RetryPolicy, mapped: bool = False):
+    def __init__(self, spec: ConnectorSpec, policy: RetryPolicy, mapped_for: str | None = None):
         self.spec, self.policy = spec, policy
         self.records_path = compile_path(spec.records.path)
         self.keep = compile_path(filter_path(spec.records.filter)) if spec.records.filter else None
-        self.plan = PagePlan(spec) if mapped else None
+        mapped = mapped_for is not None
+        self.plan = PagePlan(spec, mapped_for) if mapped else None
         self.spec_json = spec.model_dump_json() if mapped else ""
         self.lock = threading.Lock()
         self.records_read = 0
@@ -490,9 +494,12 @@ class Batch:
 
 WRITE_SECONDS_PER_RECORD = 30e-6
 """About what mapping and writing one record takes (bench/sync_bench.py on SQLite)."""
-EARLY_BATCH_RECORDS = 1_000
-"""The least a batch closed early holds (a tenth of the default `batch_records`): a smaller batch
-costs more in task runs than it saves, and a spec's smaller `batch_records` is kept as it is."""
+EARLY_BATCH_RECORDS = 2_500
+"""The least a batch closed early holds (a quarter of the default `batch_records`). A batch's own cost
+(two task runs and their events, a transaction, its log line and action-log write) is about what
+1,000 records take to write, and on a slow vendor it competes with the page requests for the
+interpreter: at 50 ms a page, 8 in flight, batches of 2,500 made a run of 20k records 0.1-0.2 s faster
+than batches of 1,000 (bench/latency_bench.py). A spec's smaller `batch_records` is kept as it is."""
 
 
 def batched(pages: Iterator[Page], batch_records: int) -> Iterator[Batch]:
@@ -536,7 +543,8 @@ def paginate(spec: ConnectorSpec, auth: httpx.Auth, check: Watcher, batch_record
     run graph reads authenticate -> paginate -> map-records -> upsert-records. Iterate it through
     `apart` so that its run context stays its own.
     """
-    yield from batched(check.watch(fetch_pages(spec, auth, mapped=True)), batch_records)
+    mapped_for = dialect_name(get_engine().dialect)
+    yield from batched(check.watch(fetch_pages(spec, auth, mapped_for=mapped_for)), batch_records)
 
 
 Item = TypeVar("Item")

@@ -13,19 +13,17 @@ mark cleared (counted as inserted), without it it stays marked (counted as skipp
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Collection
+from typing import Any, Collection
 
 import orjson
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import Date, DateTime, Table, bindparam
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table
 
 from models.config import DEFAULT_UPDATE_TYPES, UpdateType, utcnow
 from models.engine import get_engine
-from models.records import record_hash
 from models.targets import TABLES
+from tasks.bind import BoundRows, bind_rows
 from tasks.transient import TASK_RETRIES, TASK_RETRY_DELAYS, retry_transient
 
 
@@ -41,28 +39,27 @@ class UpsertCounts:
 
 @task(name="upsert-records", cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAYS,
       retry_condition_fn=retry_transient)
-def upsert_records(rows: list[dict[str, Any]], integration_id: int, target: str,
+def upsert_records(rows: list[dict[str, Any]] | BoundRows, integration_id: int, target: str,
                    custom_type: str | None = None, *,
                    update_types: Collection[str] = tuple(DEFAULT_UPDATE_TYPES),
                    digests: list[str] | None = None) -> UpsertCounts:
     """Insert new records and update changed ones, as `update_types` allow; one transaction.
 
-    `digests`: each row's `record_hash`, when it was made with the row (a page worker's), else made here."""
+    `rows`: mapped rows, or rows already bound for this database where they were mapped
+    (tasks/bind.py). `digests`: each mapped row's `record_hash`, when it was made with the row, else made here."""
     table: Table = TABLES[target].__table__
     create, update = UpdateType.created in update_types, UpdateType.updated in update_types
-    if digests is None:
-        digests = [record_hash(row) for row in rows]
-    # a key twice in one batch: the last one wins
-    unique = {row["sync_key"]: (row, digest) for row, digest in zip(rows, digests, strict=True)}
-    counts = UpsertCounts(unchanged=len(rows) - len(unique))
     engine = get_engine()
+    bound = rows if isinstance(rows, BoundRows) else bind_rows(rows, target, engine.dialect, digests)
+    unique = {values[0]: values for values in bound.values}  # a key twice in one batch: the last one wins
+    counts = UpsertCounts(unchanged=len(bound) - len(unique))
     with engine.begin() as connection:
         known, marked = _known_hashes(connection, table, integration_id, list(unique))
         writes = []
-        for key, (row, digest) in unique.items():
+        for key, values in unique.items():
             previous = known.get(key)
             returning = key in marked
-            if previous == digest and not returning:
+            if previous == values[-1] and not returning:
                 counts.unchanged += 1
                 continue
             if previous is None or returning:
@@ -75,13 +72,13 @@ def upsert_records(rows: list[dict[str, Any]], integration_id: int, target: str,
                     counts.skipped += 1
                     continue
                 counts.updated += 1
-            writes.append((row, digest))
+            writes.append(values)
         if writes:
             same_for_all = {"integration_id": integration_id, "first_seen_at": utcnow(), "last_synced_at": utcnow(),
                             "deleted_at": None}
             if custom_type:
                 same_for_all["object_type"] = custom_type
-            _execute_many(connection, table, writes, same_for_all)
+            _execute_many(connection, table, bound.names, writes, same_for_all)
     return counts
 
 
@@ -114,75 +111,33 @@ def _known_hashes(connection, table: Table, integration_id: int,
     return known, marked
 
 
-def _execute_many(connection, table: Table, writes: list[tuple[dict[str, Any], str]],
+def _execute_many(connection, table: Table, names: tuple[str, ...], writes: list[tuple],
                   same_for_all: dict[str, Any]) -> None:
-    """One executemany of the dialect's upsert of `writes`, (row, its content hash) each.
+    """One executemany of the dialect's upsert of `writes`, rows bound as `names` (tasks/bind.py).
 
-    The bind parameters are prepared here rather than by SQLAlchemy per row and column: a value
-    that is the same for the whole batch (the integration, the timestamps) is converted once,
-    and each row becomes its parameters in one step (`_row_parameters`). Every row has the same
-    keys (the mapper fills each mapped field, with None when it has no value); the rows are read,
-    never copied or changed (a retried task writes them again).
-    """
+    The statement takes the values the whole batch shares (the integration, the timestamps), bound once,
+    then each row's: one tuple a row, in the statement's order, so the driver gets the rows as they
+    are. The rows are read, never changed (a retried task writes them again)."""
     dialect = connection.dialect
-    insert = {"sqlite": sqlite_insert, "postgresql": pg_insert}.get(dialect.name)
-    if insert is None:
+    if dialect.name not in _KNOWN:
         raise NotImplementedError(f"upserts are written for SQLite and PostgreSQL, not {dialect.name}")
-    names = [*same_for_all, *writes[0][0], "record_hash"]
-    statement = insert(table).values({name: bindparam(name) for name in names})
-    statement = statement.on_conflict_do_update(
-        index_elements=["integration_id", "sync_key"],
-        set_={name: statement.excluded[name] for name in names if name not in ("integration_id", "sync_key",
-                                                                                "first_seen_at")},
-    )
-    compiled = statement.compile(dialect=dialect)
-    parameters = _row_parameters(table, dialect, compiled, same_for_all)
-    connection.exec_driver_sql(str(compiled), [parameters(row, digest) for row, digest in writes])
+    shared = tuple(_bound(table, dialect, name, value) for name, value in same_for_all.items())
+    connection.exec_driver_sql(_upsert_sql(dialect, table.name, (*same_for_all, *names)),
+                               [shared + values for values in writes])
 
 
-def _row_parameters(table: Table, dialect, compiled, same_for_all: dict[str, Any]) -> Callable[[dict, str], Any]:
-    """A function (row, digest) -> the driver's parameters for `compiled`: a tuple in the statement's
-    order (SQLite's `?`) or a dict (psycopg's named parameters).
-
-    Written for the statement, as the mapper's `_fast_rows` is for a spec: a million-row sync calls
-    it a million times, and the code reads each column once, in C where it can. A column whose type
-    converts its values (SQLite's dates and numbers, JSON documents) is converted through its bind
-    processor; a date repeats from row to row, so each distinct one is converted once a batch."""
-    space: dict[str, Any] = {}
-    values = []
-    for index, name in enumerate(compiled.positiontup if compiled.positional else compiled.binds):
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if name in same_for_all:
-            space[f"fixed{index}"] = process(same_for_all[name]) if process else same_for_all[name]
-            value = f"fixed{index}"
-        elif name == "record_hash":
-            value = "digest"
-        else:
-            value = f"row[{name!r}]"
-            if process is not None:
-                space[f"convert{index}"] = _once_each(process) if _is_date(table.c[name].type) else process
-                value = f"convert{index}({value})"
-        values.append(value if compiled.positional else f"{name!r}: {value}")
-    built = f"({', '.join(values)},)" if compiled.positional else f"{{{', '.join(values)}}}"
-    exec(compile(f"def parameters(row, digest):\n    return {built}\n", "<row_parameters>", "exec"), space)
-    return space["parameters"]
+def _upsert_sql(dialect, table: str, columns: tuple[str, ...]) -> str:
+    """INSERT ... ON CONFLICT (integration_id, sync_key) DO UPDATE, the same in SQLite and PostgreSQL, with
+    positional parameters in `columns`' order (SQLAlchemy's own construct binds in the table's order)."""
+    quote = dialect.identifier_preparer.quote
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    kept = ("integration_id", "sync_key", "first_seen_at")  # the row's identity, and when it was first seen
+    return (f"INSERT INTO {quote(table)} ({', '.join(map(quote, columns))}) "
+            f"VALUES ({', '.join([marker] * len(columns))}) "
+            f"ON CONFLICT (integration_id, sync_key) DO UPDATE SET "
+            + ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in columns if name not in kept))
 
 
-def _is_date(column_type) -> bool:
-    """Dates and times, also behind a TypeDecorator (SQLModel's UTCDateTime)."""
-    return isinstance(getattr(column_type, "impl_instance", column_type), (Date, DateTime))
-
-
-_NOT_MADE = object()
-
-
-def _once_each(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """`process`, remembering what it made of each value (a batch's dates: a few thousand at most)."""
-    made: dict[Any, Any] = {}
-
-    def convert(value: Any) -> Any:
-        result = made.get(value, _NOT_MADE)
-        if result is _NOT_MADE:
-            result = made[value] = process(value)
-        return result
-    return convert
+def _bound(table: Table, dialect, name: str, value: Any) -> Any:
+    process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+    return process(value) if process is not None else value

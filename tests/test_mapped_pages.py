@@ -8,10 +8,12 @@ import pytest
 import tasks.mapped_pages as mapped_pages
 from blocks import ApiTokenCredentials
 from flows.sync import sync_integration
-from ihub.demo import DEMO_SPEC
+from ihub.demo import DEMO_SPEC, demo_spec
 from ihub.vendor import make_assets, make_users
 from models.errors import Invalid, VendorError
 from models.spec import ConnectorSpec
+from models.engine import get_engine
+from tasks.bind import bind_rows, dialect_name
 from tasks.mapped_pages import WORKERS, PagePlan, can_map_pages, map_page
 from tests.conftest import make_integration, stored_assets
 
@@ -22,9 +24,15 @@ def page_bytes(count=5, total=5):
     return orjson.dumps({"data": {"assets": make_assets(count, make_users(3))}, "meta": {"total": total}})
 
 
+def request(content=None, content_type="application/json", dialect=None):
+    """What a page worker is sent: the spec, the dialect to bind for (None: rows as mapped), the page."""
+    return (SPEC.model_dump_json(), dialect, page_bytes() if content is None else content, content_type,
+            "/api/v1/assets")
+
+
 def ready_worker():
     """The page workers started, and one of them ready."""
-    WORKERS.submit((SPEC.model_dump_json(), page_bytes(), "application/json", "/api/v1/assets"))
+    WORKERS.submit(request())
     deadline = time.monotonic() + 30
     while not any(worker.ready.is_set() for worker in WORKERS.workers):
         assert time.monotonic() < deadline, "no page worker became ready in 30 s"
@@ -62,11 +70,33 @@ def test_a_big_listing_is_mapped_in_the_worker_and_stores_what_mapping_here_stor
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 350)
 
 
+@pytest.mark.parametrize("target", ["asset", "person", "custom"])
+def test_rows_bound_in_a_worker_are_what_the_upsert_binds_in_the_run(db_url, one_worker, target):
+    spec = {"asset": SPEC,
+            "person": demo_spec("http://x", target={"object": "person"},
+                                mapping={"external_id": "id", "email": "serial", "title": "model.name"}),
+            "custom": demo_spec("http://x", target={"object": "custom", "custom_type": "device"},
+                                mapping={"external_id": "id", "model": "model", "cost": "purchase.cost",
+                                         "bought": {"source": "purchase.date", "type": "date"}})}[target]
+    dialect = dialect_name(get_engine().dialect)
+    future = one_worker.submit((spec.model_dump_json(), dialect, page_bytes(20, 20), "application/json", "/x"))
+    there = future.result(timeout=30).mapped.bound
+    here = PagePlan(spec).map(page_bytes(20, 20), "application/json", "/x").mapped
+    assert len(there) == 20
+    assert there.names == bind_rows(here.rows, target, get_engine().dialect).names
+    assert plain(there.values) == plain(bind_rows(here.rows, target, get_engine().dialect).values)
+
+
+def plain(rows: list[tuple]) -> list[tuple]:
+    """Bound values to compare: psycopg's JSON wrapper compares by identity, its document by value."""
+    return [tuple(getattr(value, "obj", value) for value in row) for row in rows]
+
+
 def test_a_vendors_bad_page_fails_in_the_worker_with_the_words_it_has_here(one_worker):
     plan = PagePlan(SPEC)
     with pytest.raises(VendorError) as here:
         plan.map(b"<html>login</html>", "text/html", "/api/v1/assets")
-    future = one_worker.submit((SPEC.model_dump_json(), b"<html>login</html>", "text/html", "/api/v1/assets"))
+    future = one_worker.submit(request(b"<html>login</html>", "text/html"))
     with pytest.raises(VendorError) as there:
         future.result(timeout=30)
     assert str(there.value) == str(here.value) == "expected JSON, got text/html from Demo Asset Vendor /api/v1/assets"
@@ -83,7 +113,7 @@ def test_a_page_whose_worker_died_is_mapped_here(one_worker):
     while not one_worker.ended:  # its answers' reader saw it end
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    assert WORKERS.submit((SPEC.model_dump_json(), page_bytes(), "application/json", "/x")) is None  # a new one starts
+    assert WORKERS.submit(request()) is None  # a new one starts
     assert WORKERS.workers and one_worker not in WORKERS.workers
 
 
@@ -108,15 +138,14 @@ def test_a_worker_that_cannot_start_is_not_started_again(monkeypatch):
     monkeypatch.setattr(mapped_pages, "WORKERS", mapped_pages._Workers())
     monkeypatch.setattr(mapped_pages.sys, "executable", "/bin/false")  # ends at once, never ready
     monkeypatch.setenv(mapped_pages.WORKERS_ENV, "1")
-    request = (SPEC.model_dump_json(), page_bytes(), "application/json", "/x")
-    assert mapped_pages.WORKERS.submit(request) is None
+    assert mapped_pages.WORKERS.submit(request()) is None
     (worker,) = mapped_pages.WORKERS.workers
     worker.process.wait(10)
     deadline = time.monotonic() + 10
     while not worker.ended:
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    assert mapped_pages.WORKERS.submit(request) is None
+    assert mapped_pages.WORKERS.submit(request()) is None
     assert mapped_pages.WORKERS.failed and mapped_pages.WORKERS.workers == []
-    page = map_page(PagePlan(SPEC), request[0], True, page_bytes(), "application/json", "/x")  # mapped here
+    page = map_page(PagePlan(SPEC), SPEC.model_dump_json(), True, page_bytes(), "application/json", "/x")  # here
     assert len(page.mapped.rows) == 5

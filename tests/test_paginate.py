@@ -144,8 +144,8 @@ def test_batches_fill_while_the_vendor_keeps_up_and_close_early_while_it_is_awai
 
     # 2 ms a page of 500 is 4 µs a record: quicker than the records are written, so batches fill
     assert [len(batch.records) for batch in batched(pages(50, 0.002), 10_000)] == [10_000, 10_000, 5_000]
-    # 50 ms a page: a batch is written once it holds 1,000 records
-    assert [(len(b.records), b.pages) for b in batched(pages(5, 0.05), 10_000)] == [(1000, 2), (1000, 2), (500, 1)]
+    # 50 ms a page: a batch is written once it holds 2,500 records
+    assert [(len(b.records), b.pages) for b in batched(pages(11, 0.05), 10_000)] == [(2500, 5), (2500, 5), (500, 1)]
     # however slow the vendor, a smaller batch is not written on its own, and a spec's smaller batches stay
-    assert [len(b.records) for b in batched(pages(4, 1.0, records=200), 10_000)] == [800]
+    assert [len(b.records) for b in batched(pages(12, 1.0, records=200), 10_000)] == [2400]
     assert [len(b.records) for b in batched(pages(4, 1.0, records=100), 120)] == [200, 200]
