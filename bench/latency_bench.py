@@ -64,7 +64,7 @@ def main() -> None:
     parser.add_argument("--assets", type=int, default=20_000)
     parser.add_argument("--latency-ms", type=float, default=50)
     parser.add_argument("--page-size", type=int, default=100)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
     vendor, url = start_vendor(args.assets, prerender=(args.page_size,), latency_ms=args.latency_ms)
