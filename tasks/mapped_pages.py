@@ -105,8 +105,9 @@ class PagePlan:
             mapped.digests = [record_hash(row) for row in mapped.rows]  # here too: a core of its own, not the writer's
         elif mapped.rows:  # and the binding, with the digests
             names = row_names(mapped.rows[0])
-            binder = self.binders.get(names) or self.binders.setdefault(
-                names, Binder(TABLES[self.spec.target.object].__table__, self.dialect, names))
+            binder = self.binders.get(names)
+            if binder is None:
+                binder = self.binders[names] = Binder(TABLES[self.spec.target.object].__table__, self.dialect, names)
             mapped.bound, mapped.rows = BoundRows(names, binder.bind(mapped.rows)), []
         return MappedPage(self.records_path.without(body), len(records), mapped, highest)
 
