@@ -118,9 +118,7 @@ def _execute_many(connection, table: Table, names: tuple[str, ...], writes: list
     The statement takes the values the whole batch shares (the integration, the timestamps), bound once,
     then each row's: one tuple a row, in the statement's order, so the driver gets the rows as they
     are. The rows are read, never changed (a retried task writes them again)."""
-    dialect = connection.dialect
-    if dialect.name not in _KNOWN:
-        raise NotImplementedError(f"upserts are written for SQLite and PostgreSQL, not {dialect.name}")
+    dialect = connection.dialect  # SQLite or PostgreSQL: `_known_hashes` refused any other first
     shared = tuple(_bound(table, dialect, name, value) for name, value in same_for_all.items())
     connection.exec_driver_sql(_upsert_sql(dialect, table.name, (*same_for_all, *names)),
                                [shared + values for values in writes])
