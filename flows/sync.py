@@ -287,7 +287,7 @@ class _Read:
                 fetched, made = None, mapped
                 if first is not None:
                     mapped, fetched = self._rewrite_known(mapped, first)
-                writing = (self._upsert(mapped.writes(), mapped.digests, after=made), read, mapped, fetched)
+                writing = (self._upsert(mapped.writes(), after=made), read, mapped, fetched)
             if writing is not None:
                 _count(self.summary, self.run_log, *writing)
                 writing = None
@@ -301,8 +301,7 @@ class _Read:
 
     def _rewrite_known(self, mapped: MappedBatch, first: set[str]) -> tuple[MappedBatch, int]:
         """Upsert (and wait for) the rows the first read already counted, adding only the writes it
-        makes; return the rest of the batch, to be counted like any, and how many records that is. (A re-read
-        is rare: rows not bound where they were mapped get their digests made again by the upserts.)"""
+        makes; return the rest of the batch, to be counted like any, and how many records that is."""
         known = mapped.only(first.__contains__).writes()
         if known:
             counts = self._upsert(known).result()
@@ -311,12 +310,12 @@ class _Read:
         fresh = mapped.only(lambda key: key not in first)
         return fresh, fresh.records
 
-    def _upsert(self, rows, digests: list[str] | None = None, after: MappedBatch | None = None):
-        """Submit an upsert of `rows` (with their digests, if they were made with them); `after`: the
-        map-records run they came from (the run graph's edge)."""
+    def _upsert(self, rows, after: MappedBatch | None = None):
+        """Submit an upsert of `rows` (mapped, or bound where they were mapped); `after`: the map-records
+        run they came from (the run graph's edge)."""
         return upsert_records.submit(quote(rows), self.integration_id, self.spec.target.object,
                                      self.spec.target.custom_type, update_types=self.update_types,
-                                     digests=quote(digests), wait_for=[after] if after is not None else None)
+                                     wait_for=[after] if after is not None else None)
 
 
 def _reread_note(first: Verdict) -> str:

@@ -63,13 +63,12 @@ def dialect_named(name: str) -> Dialect:
     return URL.create(name).get_dialect()()
 
 
-def bind_rows(rows: Sequence[dict[str, Any]], target: str, dialect: Dialect,
-              digests: Sequence[str] | None = None) -> BoundRows:
-    """`rows` of a `target` bound for `dialect`, each with its `record_hash` (made here unless `digests`)."""
+def bind_rows(rows: Sequence[dict[str, Any]], target: str, dialect: Dialect) -> BoundRows:
+    """`rows` of a `target` bound for `dialect`, each with its `record_hash`."""
     if not rows:
         return BoundRows()
     binder = Binder(TABLES[target].__table__, dialect, row_names(rows[0]))
-    return BoundRows(binder.names, binder.bind(rows, digests))
+    return BoundRows(binder.names, binder.bind(rows))
 
 
 def row_names(row: dict[str, Any]) -> tuple[str, ...]:
@@ -104,13 +103,11 @@ class Binder:
         exec(compile(f"def bind(row, digest):\n    return ({', '.join(values)},)\n", "<binder>", "exec"), space)
         self.row = space["bind"]
 
-    def bind(self, rows: Sequence[dict[str, Any]], digests: Sequence[str] | None = None) -> list[tuple]:
-        """Each row's values bound, with its digest (made here unless `digests`)."""
+    def bind(self, rows: Sequence[dict[str, Any]]) -> list[tuple]:
+        """Each row's values bound, with its `record_hash`."""
         row = self.row
         try:
-            if digests is None:
-                return [row(values, record_hash(values)) for values in rows]
-            return [row(values, digest) for values, digest in zip(rows, digests, strict=True)]
+            return [row(values, record_hash(values)) for values in rows]
         finally:
             for made in self.dates:
                 made.clear()

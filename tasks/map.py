@@ -43,28 +43,21 @@ class MappedBatch:
     """One batch mapped. A plain class, not a dataclass: handed to upsert-records' `wait_for` (the run
     graph's edge), Prefect neither walks its rows nor loses track of the map-records run that made it."""
 
-    __slots__ = ("rows", "rejected", "drift", "digests", "bound", "__weakref__")
+    __slots__ = ("rows", "rejected", "drift", "bound", "__weakref__")
 
     def __init__(self, rows: list[dict[str, Any]] | None = None, rejected: list[Rejection] | None = None,
-                 drift: dict[str, int] | None = None, digests: list[str] | None = None,
-                 bound: BoundRows | None = None):
+                 drift: dict[str, int] | None = None, bound: BoundRows | None = None):
         self.rows: list[dict[str, Any]] = rows if rows is not None else []
         """Each row has `sync_key` and the target's fields (custom objects: `sync_key` and `data`)."""
         self.rejected: list[Rejection] = rejected if rejected is not None else []
         """Drifted records too, marked `drift`."""
         self.drift: dict[str, int] = drift if drift is not None else {}
         """Each drift reason ("model.name: expected an object at model, got a string") -> its records."""
-        self.digests = digests
-        """Each row's `record_hash`, when it was made with the rows (tasks/mapped_pages.py); else None."""
         self.bound = bound
         """The rows bound for the database, in place of `rows`, when they were mapped for it (tasks/bind.py)."""
 
     def extend(self, other: MappedBatch) -> None:
-        """Add `other`'s rows, rejections and drift after this batch's own (and its digests, if both have them)."""
-        if self.digests is not None and other.digests is not None:
-            self.digests += other.digests
-        else:
-            self.digests = None
+        """Add `other`'s rows, rejections and drift after this batch's own."""
         self.rows += other.rows
         if other.bound is not None:
             if self.bound is None:
@@ -83,7 +76,7 @@ class MappedBatch:
         return self.bound.keys() if self.bound is not None else [row["sync_key"] for row in self.rows]
 
     def only(self, keep: Callable[[str], bool]) -> MappedBatch:
-        """The rows and rejections whose sync keys `keep` accepts (a rejection without a key: none), without digests."""
+        """The rows and rejections whose sync keys `keep` accepts (a rejection without a key: none)."""
         return MappedBatch(rows=[row for row in self.rows if keep(row["sync_key"])],
                            rejected=[rejection for rejection in self.rejected
                                      if rejection.sync_key is not None and keep(rejection.sync_key)],

@@ -17,7 +17,7 @@ def map_records(records: list[Any], spec: ConnectorSpec, mapped: Sequence[Mapped
 
     `mapped`: the batch's pages that were mapped as they were read (tasks/mapped_pages.py), in
     listing order, gathered into the batch after `records` (a batch has one or the other)."""
-    batch = RecordMapper(spec).map(records) if records else MappedBatch(digests=[])
+    batch = RecordMapper(spec).map(records) if records else MappedBatch()
     for page in mapped:
         batch.extend(page)
     return batch

@@ -34,7 +34,6 @@ from typing import Any, BinaryIO
 
 from models.errors import Invalid, VendorError
 from models.paths import MISSING, compile_path
-from models.records import record_hash
 from models.spec import ConnectorSpec, filter_path
 from models.targets import TABLES
 from tasks.bind import Binder, BoundRows, dialect_named, row_names
@@ -78,15 +77,15 @@ class MappedPage:
 class PagePlan:
     """What mapping a spec's pages takes, compiled once a read (or once a worker, for each spec).
 
-    `dialect` (a `dialect_name`): the rows are also bound for that database (tasks/bind.py), with their digests."""
+    `dialect` (a `dialect_name`): the database the rows are bound for (tasks/bind.py), with their digests."""
 
-    def __init__(self, spec: ConnectorSpec, dialect: str | None = None):
+    def __init__(self, spec: ConnectorSpec, dialect: str):
         self.spec = spec
         self.records_path = compile_path(spec.records.path)
         self.keep = compile_path(filter_path(spec.records.filter)) if spec.records.filter else None
         self.mapper = RecordMapper(spec)
         self.dialect_name = dialect
-        self.dialect = dialect_named(dialect) if dialect is not None else None
+        self.dialect = dialect_named(dialect)
         self.binders: dict[tuple[str, ...], Binder] = {}
 
     def map(self, content: bytes, content_type: str, url_path: str) -> MappedPage:
@@ -101,9 +100,7 @@ class PagePlan:
             tracker.see(kept)
             highest = tracker.highest
         mapped = self.mapper.map(kept)
-        if self.dialect is None:
-            mapped.digests = [record_hash(row) for row in mapped.rows]  # here too: a core of its own, not the writer's
-        elif mapped.rows:  # and the binding, with the digests
+        if mapped.rows:  # bound and hashed here too: a core of its own, not the writer's
             names = row_names(mapped.rows[0])
             binder = self.binders.get(names)
             if binder is None:
@@ -257,7 +254,7 @@ WORKERS = _Workers()
 
 
 @lru_cache(maxsize=8)
-def _plan(spec_json: str, dialect: str | None) -> PagePlan:
+def _plan(spec_json: str, dialect: str) -> PagePlan:
     return PagePlan(ConnectorSpec.model_validate_json(spec_json), dialect)
 
 

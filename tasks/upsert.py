@@ -41,16 +41,14 @@ class UpsertCounts:
       retry_condition_fn=retry_transient)
 def upsert_records(rows: list[dict[str, Any]] | BoundRows, integration_id: int, target: str,
                    custom_type: str | None = None, *,
-                   update_types: Collection[str] = tuple(DEFAULT_UPDATE_TYPES),
-                   digests: list[str] | None = None) -> UpsertCounts:
+                   update_types: Collection[str] = tuple(DEFAULT_UPDATE_TYPES)) -> UpsertCounts:
     """Insert new records and update changed ones, as `update_types` allow; one transaction.
 
-    `rows`: mapped rows, or rows already bound for this database where they were mapped
-    (tasks/bind.py). `digests`: each mapped row's `record_hash`, when it was made with the row, else made here."""
+    `rows`: mapped rows, or rows already bound for this database where they were mapped (tasks/bind.py)."""
     table: Table = TABLES[target].__table__
     create, update = UpdateType.created in update_types, UpdateType.updated in update_types
     engine = get_engine()
-    bound = rows if isinstance(rows, BoundRows) else bind_rows(rows, target, engine.dialect, digests)
+    bound = rows if isinstance(rows, BoundRows) else bind_rows(rows, target, engine.dialect)
     unique = {values[0]: values for values in bound.values}  # a key twice in one batch: the last one wins
     counts = UpsertCounts(unchanged=len(bound) - len(unique))
     with engine.begin() as connection:

@@ -14,19 +14,21 @@ from models.errors import Invalid, VendorError
 from models.spec import ConnectorSpec
 from models.engine import get_engine
 from tasks.bind import bind_rows, dialect_name
+from tasks.map import RecordMapper
 from tasks.mapped_pages import WORKERS, PagePlan, can_map_pages, map_page
 from tests.conftest import make_integration, stored_assets
 
 SPEC = ConnectorSpec.from_yaml(DEMO_SPEC)
+DIALECT = "sqlite+pysqlite"
 
 
 def page_bytes(count=5, total=5):
     return orjson.dumps({"data": {"assets": make_assets(count, make_users(3))}, "meta": {"total": total}})
 
 
-def request(content=None, content_type="application/json", dialect=None):
-    """What a page worker is sent: the spec, the dialect to bind for (None: rows as mapped), the page."""
-    return (SPEC.model_dump_json(), dialect, page_bytes() if content is None else content, content_type,
+def request(content=None, content_type="application/json"):
+    """What a page worker is sent: the spec, the dialect to bind the rows for, the page."""
+    return (SPEC.model_dump_json(), DIALECT, page_bytes() if content is None else content, content_type,
             "/api/v1/assets")
 
 
@@ -79,9 +81,10 @@ def test_rows_bound_in_a_worker_are_what_the_upsert_binds_in_the_run(db_url, one
                                 mapping={"external_id": "id", "model": "model", "cost": "purchase.cost",
                                          "bought": {"source": "purchase.date", "type": "date"}})}[target]
     dialect = dialect_name(get_engine().dialect)
-    future = one_worker.submit((spec.model_dump_json(), dialect, page_bytes(20, 20), "application/json", "/x"))
+    content = page_bytes(20, 20)
+    future = one_worker.submit((spec.model_dump_json(), dialect, content, "application/json", "/x"))
     there = future.result(timeout=30).mapped.bound
-    here = PagePlan(spec).map(page_bytes(20, 20), "application/json", "/x").mapped
+    here = RecordMapper(spec).map(orjson.loads(content)["data"]["assets"])  # as map-records maps a batch
     assert len(there) == 20
     assert there.names == bind_rows(here.rows, target, get_engine().dialect).names
     assert plain(there.values) == plain(bind_rows(here.rows, target, get_engine().dialect).values)
@@ -93,7 +96,7 @@ def plain(rows: list[tuple]) -> list[tuple]:
 
 
 def test_a_vendors_bad_page_fails_in_the_worker_with_the_words_it_has_here(one_worker):
-    plan = PagePlan(SPEC)
+    plan = PagePlan(SPEC, DIALECT)
     with pytest.raises(VendorError) as here:
         plan.map(b"<html>login</html>", "text/html", "/api/v1/assets")
     future = one_worker.submit(request(b"<html>login</html>", "text/html"))
@@ -105,9 +108,10 @@ def test_a_vendors_bad_page_fails_in_the_worker_with_the_words_it_has_here(one_w
 def test_a_page_whose_worker_died_is_mapped_here(one_worker):
     one_worker.process.kill()
     one_worker.process.wait()
-    page = map_page(PagePlan(SPEC), SPEC.model_dump_json(), True, page_bytes(7, 7), "application/json",
+    page = map_page(PagePlan(SPEC, DIALECT), SPEC.model_dump_json(), True, page_bytes(7, 7), "application/json",
                     "/api/v1/assets")
-    assert page.size == 7 and len(page.mapped.rows) == len(page.mapped.digests) == 7
+    assert page.size == 7 and len(page.mapped.bound) == 7
+    assert all(len(values[-1]) == 32 for values in page.mapped.bound.values)  # each with its digest
     assert page.body == {"data": {"assets": []}, "meta": {"total": 7}}
     deadline = time.monotonic() + 10
     while not one_worker.ended:  # its answers' reader saw it end
@@ -147,5 +151,6 @@ def test_a_worker_that_cannot_start_is_not_started_again(monkeypatch):
         time.sleep(0.01)
     assert mapped_pages.WORKERS.submit(request()) is None
     assert mapped_pages.WORKERS.failed and mapped_pages.WORKERS.workers == []
-    page = map_page(PagePlan(SPEC), SPEC.model_dump_json(), True, page_bytes(), "application/json", "/x")  # here
-    assert len(page.mapped.rows) == 5
+    page = map_page(PagePlan(SPEC, DIALECT), SPEC.model_dump_json(), True, page_bytes(), "application/json",
+                    "/x")  # mapped here
+    assert len(page.mapped.bound) == 5
