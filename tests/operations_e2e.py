@@ -124,11 +124,16 @@ def _finished(client, flow_run_id):
 
 
 def _run_log(client, flow_run_id) -> list[tuple[int, str]]:
-    """The flow run's log lines as the Prefect UI shows them: (level, message), oldest first."""
+    """The flow run's log lines as the Prefect UI shows them: (level, message), oldest first; empty until
+    the flow run's own last line ("Finished in state ..." without a task run) has reached the server: its
+    task runs' lines of the same words come earlier."""
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
-    logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
-    return [(log.level, log.message) for log in sorted(logs, key=lambda log: log.timestamp)]
+    logs = sorted(client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))),
+                  key=lambda log: log.timestamp)
+    if not any(log.task_run_id is None and log.message.startswith("Finished in state") for log in logs):
+        return []
+    return [(log.level, log.message) for log in logs]
 
 
 def _logs_of(flow_run_id):
@@ -161,8 +166,7 @@ def test_a_ui_run_a_failed_run_and_its_retry_are_one_log_each_and_the_history_sh
     (log,) = _logs_of(bad.id)
     assert log.status.value == "Failed" and "credentials rejected" in log.message
     assert run.state.message == log.message  # the reason beside "Failed" in the UI, not a traceback
-    lines = wait_for(lambda: (found := _run_log(client, bad.id)) and any("Finished in state" in m for _, m in found)
-                     and found, 30, "the failed run's log to reach the server")
+    lines = wait_for(lambda: _run_log(client, bad.id), 30, "the failed run's log to reach the server")
     assert [message for level, message in lines if level >= 40] == [log.message], lines
     assert not [message for _, message in lines if "Traceback" in message], lines
     serve_log = stack["home"] / "serve.log"  # `ihub serve` told the failure on its terminal
