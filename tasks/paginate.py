@@ -356,12 +356,15 @@ class _PageRead:
         self.big = False
         """Whether the listing is big enough for the page workers: its total or the records read so far."""
 
-    def __call__(self, client: httpx.Client, request: PageRequest) -> _Fetched:
+    def __call__(self, client: httpx.Client, request: PageRequest, answered: Callable[[], None] = lambda: None
+                 ) -> _Fetched:
+        """`answered` is called once the vendor has answered, before the answer is decoded or mapped."""
         spec = self.spec
         # params=None, not {}: httpx would drop a next URL's own query string
         http_request = client.build_request(spec.request.method, request.url, params=request.params or None,
                                             json=request.json)
         response = send(client, http_request, spec.vendor, self.policy)
+        answered()
         if self.policy.rule(response.status_code) == "ignore":
             return _Fetched(response, ignored=True)
         if self.plan is not None:
@@ -386,15 +389,19 @@ class _Ahead:
 
     `start(request, guess)` fetches `request` and, when `guess` says what would follow it, the
     requests after it, up to `concurrency` unanswered at once: as each answer comes, on its thread,
-    the next guess goes out, so the vendor is kept busy while the run maps and writes. `take(request)`
+    the next guess goes out (before the answer is decoded and mapped, which its thread then does
+    beside the next request), so the vendor is kept busy while the run maps and writes. `take(request)`
     returns the answer to exactly that request: the one in flight if it is next in line, else (a guess
     that turned out wrong) it drops every request in flight and fetches this one.
     """
 
     def __init__(self, client: httpx.Client, read: _PageRead, concurrency: int):
         self.client, self.read, self.concurrency = client, read, concurrency
-        self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ihub-page")
+        # twice the requests in flight: a thread mapping the page it was answered keeps no request waiting
+        self.pool = ThreadPoolExecutor(max_workers=2 * concurrency, thread_name_prefix="ihub-page")
         self.flight: deque[tuple[str, PageRequest, Future[_Fetched]]] = deque()
+        self.unanswered: set[object] = set()
+        """The requests sent or waiting to be, that the vendor has not answered (nor failed)."""
         self.lock = threading.RLock()  # the reading thread and the fetching threads' answers
         self.guess: Callable[[PageRequest], PageRequest | None] | None = None
         self.room = concurrency
@@ -448,21 +455,27 @@ class _Ahead:
     def _top_up(self) -> None:
         """Guess after the last request in flight (none: the run reads its next page, and `start` follows)."""
         while (self.guess is not None and not self.closed and 0 < len(self.flight) < self.room
-               and sum(not future.done() for _, _, future in self.flight) < self.concurrency):
+               and len(self.unanswered) < self.concurrency):
             following = self.guess(self.flight[-1][1])
             if following is None:
                 break
             self._submit(following)
 
-    def _answered(self, _future: Future[_Fetched]) -> None:
+    def _answered(self, sent: object) -> None:
+        """The vendor answered the request `sent` stands for, or it failed or was cancelled: once each."""
         with self.lock:
-            if self.eager:
-                self._top_up()
+            if sent in self.unanswered:
+                self.unanswered.discard(sent)
+                if self.eager:
+                    self._top_up()
 
     def _submit(self, request: PageRequest) -> None:
-        future = self.pool.submit(self.read, self.client, request)
+        """Under the lock, which `_answered` takes: the request is counted before any answer to it is."""
+        sent = object()
+        future = self.pool.submit(self.read, self.client, request, lambda: self._answered(sent))
+        self.unanswered.add(sent)
         self.flight.append((request.fingerprint(), request, future))
-        future.add_done_callback(self._answered)
+        future.add_done_callback(lambda _: self._answered(sent))
 
 
 class Batch:

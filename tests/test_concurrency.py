@@ -9,6 +9,7 @@ sending, counted at the vendor.
 import logging
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -76,6 +77,40 @@ def test_pages_read_ahead_with_a_total_are_each_read_once_and_nothing_logs_an_er
             assert [page.at for page in pages] == [f"offset {n}" for n in range(0, 950, 100)]
             assert data.requests == len(pages)  # the total bounds the guesses: none past the last page
     assert [record.getMessage() for record in caplog.records] == []  # e.g. "exception calling callback"
+
+
+def test_a_page_answered_and_being_decoded_holds_no_request_slot(slow_vendor, monkeypatch):
+    """At concurrency 2, while the pages answered are still being decoded (here: each waits until the
+    requests two pages further on have gone out), the next requests go out: only unanswered requests
+    count against the concurrency, not an answer its thread is still reading."""
+    import tasks.paginate as paginate
+
+    url, data = slow_vendor
+    spec = demo_spec(url)  # pages of 100 with the vendor's total: 950 records, offsets 0 to 900
+    spec.http.concurrency = 2
+    sent, news, waited_in_vain = [], threading.Condition(), []
+    real_send, real_decode = paginate.send, paginate.decode_json
+
+    def send(client, request, *args):
+        with news:
+            sent.append(int(request.url.params["offset"]))
+            news.notify_all()
+        return real_send(client, request, *args)
+
+    def decode(response, vendor):
+        offset = int(response.request.url.params["offset"])
+        if offset:  # the first page goes alone: the guesses follow once it is read
+            with news:
+                if not news.wait_for(lambda: max(sent) >= min(offset + 200, 900), timeout=3):
+                    waited_in_vain.append(offset)
+        return real_decode(response, vendor)
+
+    monkeypatch.setattr(paginate, "send", send)
+    monkeypatch.setattr(paginate, "decode_json", decode)
+    pages = read_all(spec, data)
+    assert [page.at for page in pages] == [f"offset {n}" for n in range(0, 950, 100)]
+    assert waited_in_vain == []
+    assert sorted(sent) == list(range(0, 950, 100))  # and each page asked for once
 
 
 def test_a_short_page_mid_flight_stops_the_read_and_no_guess_beyond_it_is_read(slow_vendor):
