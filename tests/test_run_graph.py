@@ -44,11 +44,13 @@ def test_the_run_graph_reads_authenticate_paginate_map_upsert(sqlite_url, vendor
     state = sync_integration("acme/assets", return_state=True)
     assert state.is_completed()
     flow_run_id = state.state_details.flow_run_id
-    deadline = time.monotonic() + 15  # task runs' states reach the server as events, a moment after the flow ends
+    # Task runs reach the server as events, a moment after the flow ends, each on its own: wait for all six
+    # (authenticate, paginate, two of map-records and of upsert-records) to be there and final.
+    deadline = time.monotonic() + 30
     with get_client(sync_client=True) as client:
         while True:
             runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-            if all(run.state and run.state.is_final() for run in runs) or time.monotonic() > deadline:
+            if len(runs) >= 6 and all(run.state and run.state.is_final() for run in runs) or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
     by_name = {}
