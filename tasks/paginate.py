@@ -356,8 +356,7 @@ class _PageRead:
         self.big = False
         """Whether the listing is big enough for the page workers: its total or the records read so far."""
 
-    def __call__(self, client: httpx.Client, request: PageRequest, answered: Callable[[], None] = lambda: None
-                 ) -> _Fetched:
+    def __call__(self, client: httpx.Client, request: PageRequest, answered: Callable[[], None]) -> _Fetched:
         """`answered` is called once the vendor has answered, before the answer is decoded or mapped."""
         spec = self.spec
         # params=None, not {}: httpx would drop a next URL's own query string

@@ -50,7 +50,8 @@ def test_the_run_graph_reads_authenticate_paginate_map_upsert(sqlite_url, vendor
     with get_client(sync_client=True) as client:
         while True:
             runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-            if len(runs) >= 6 and all(run.state and run.state.is_final() for run in runs) or time.monotonic() > deadline:
+            finished = len(runs) >= 6 and all(run.state and run.state.is_final() for run in runs)
+            if finished or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
     by_name = {}
