@@ -114,12 +114,22 @@ def retry_after_seconds(response: httpx.Response, now: Callable[[], float]) -> f
         return None
 
 
-def send(client: httpx.Client, request: httpx.Request, vendor: str, policy: RetryPolicy) -> httpx.Response:
-    """Send `request`, retrying transient failures; raise a `HubError` a person can act on."""
+class Unwanted(Exception):
+    """A request that was no longer wanted when its turn came (see `send`): it was not sent."""
+
+
+def send(client: httpx.Client, request: httpx.Request, vendor: str, policy: RetryPolicy,
+         wanted: Callable[[], bool] | None = None) -> httpx.Response:
+    """Send `request`, retrying transient failures; raise a `HubError` a person can act on.
+
+    `wanted`: asked each time the request's turn comes (after the rate limit and any Retry-After), so a
+    request read ahead that the reader has since dropped raises `Unwanted` instead of going out."""
     held = 0.0
     for attempt in range(1, policy.max_attempts + 1):
         last = attempt == policy.max_attempts
         policy.pace(held)
+        if wanted is not None and not wanted():
+            raise Unwanted(request.url)
         response = None
         try:
             response = client.send(request, stream=True)

@@ -10,7 +10,8 @@ full), up to `concurrency` of them are in flight. A guess is only a guess: the p
 `next` decides each page as before, and a fetched page is used only when it is the answer to
 exactly that request. Pages are yielded in order, so the stop rules, the loop refusal and the
 completeness checks see the same pages as a read of one page at a time; a stop (an empty or short
-page, the total reached) cancels the guesses beyond it, whose records are never yielded.
+page, the total reached) cancels the guesses beyond it, whose records are never yielded; those still
+waiting for their turn under the rate limit or a Retry-After are not sent.
 
 A sync's pages come mapped (`fetch_pages(mapped_for=...)`): each is decoded, mapped and bound for the
 database on the thread that fetched it, or in a page worker process for a big listing
@@ -356,13 +357,15 @@ class _PageRead:
         self.big = False
         """Whether the listing is big enough for the page workers: its total or the records read so far."""
 
-    def __call__(self, client: httpx.Client, request: PageRequest, answered: Callable[[], None]) -> _Fetched:
-        """`answered` is called once the vendor has answered, before the answer is decoded or mapped."""
+    def __call__(self, client: httpx.Client, request: PageRequest, answered: Callable[[], None],
+                 wanted: Callable[[], bool]) -> _Fetched:
+        """`answered` is called once the vendor has answered, before the answer is decoded or mapped;
+        `wanted` is asked when the request's turn comes (tasks/http.py `send`)."""
         spec = self.spec
         # params=None, not {}: httpx would drop a next URL's own query string
         http_request = client.build_request(spec.request.method, request.url, params=request.params or None,
                                             json=request.json)
-        response = send(client, http_request, spec.vendor, self.policy)
+        response = send(client, http_request, spec.vendor, self.policy, wanted)
         answered()
         if self.policy.rule(response.status_code) == "ignore":
             return _Fetched(response, ignored=True)
@@ -398,9 +401,12 @@ class _Ahead:
         self.client, self.read, self.concurrency = client, read, concurrency
         # twice the requests in flight: a thread mapping the page it was answered keeps no request waiting
         self.pool = ThreadPoolExecutor(max_workers=2 * concurrency, thread_name_prefix="ihub-page")
-        self.flight: deque[tuple[str, PageRequest, Future[_Fetched]]] = deque()
+        self.flight: deque[tuple[str, PageRequest, Future[_Fetched], object]] = deque()
         self.unanswered: set[object] = set()
         """The requests sent or waiting to be, that the vendor has not answered (nor failed)."""
+        self.dropped: set[object] = set()
+        """The unanswered requests dropped: those still waiting for their turn (a rate limit, a
+        Retry-After) are not sent when it comes."""
         self.lock = threading.RLock()  # the reading thread and the fetching threads' answers
         self.guess: Callable[[PageRequest], PageRequest | None] | None = None
         self.room = concurrency
@@ -449,7 +455,9 @@ class _Ahead:
         with self.lock:
             self.guess = None
             while self.flight:
-                self.flight.popleft()[2].cancel()
+                _, _, future, sent = self.flight.popleft()
+                if not future.cancel() and sent in self.unanswered:
+                    self.dropped.add(sent)
 
     def _top_up(self) -> None:
         """Guess after the last request in flight (none: the run reads its next page, and `start` follows)."""
@@ -463,6 +471,7 @@ class _Ahead:
     def _answered(self, sent: object) -> None:
         """The vendor answered the request `sent` stands for, or it failed or was cancelled: once each."""
         with self.lock:
+            self.dropped.discard(sent)
             if sent in self.unanswered:
                 self.unanswered.discard(sent)
                 if self.eager:
@@ -471,9 +480,10 @@ class _Ahead:
     def _submit(self, request: PageRequest) -> None:
         """Under the lock, which `_answered` takes: the request is counted before any answer to it is."""
         sent = object()
-        future = self.pool.submit(self.read, self.client, request, lambda: self._answered(sent))
+        future = self.pool.submit(self.read, self.client, request, lambda: self._answered(sent),
+                                  lambda: sent not in self.dropped)
         self.unanswered.add(sent)
-        self.flight.append((request.fingerprint(), request, future))
+        self.flight.append((request.fingerprint(), request, future, sent))
         future.add_done_callback(lambda _: self._answered(sent))
 
 

@@ -124,6 +124,16 @@ def test_a_short_page_mid_flight_stops_the_read_and_no_guess_beyond_it_is_read(s
     assert data.requests <= len(pages) + 7  # at most the 7 guesses in flight beyond the last page
 
 
+def test_under_a_rate_limit_the_guesses_still_waiting_for_their_turn_are_not_sent_after_the_last_page(slow_vendor):
+    url, data = slow_vendor
+    # 5 a second: each guess waits its turn 200 ms after the one before; without a total, the guesses read
+    # ahead reach past the short page at 900, and those still waiting when it is read are dropped unsent
+    spec = demo_spec(url, pagination=OFFSET_WITHOUT_TOTAL, http={"requests_per_second": 5, "concurrency": 8})
+    pages = read_all(spec, data)
+    assert [page.at for page in pages] == [f"offset {n}" for n in range(0, 1000, 100)]
+    assert data.requests <= len(pages) + 1  # at most the one whose turn came while the last page was read
+
+
 def test_an_empty_page_mid_flight_ends_the_first_read_and_the_run_still_counts_each_record_once(
         sqlite_url, slow_vendor, prefect_server):
     url, data = slow_vendor
