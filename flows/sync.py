@@ -280,7 +280,7 @@ class _Read:
                 read = _Counted(batch.pages, batch.count, batch.total)
                 batch.records, batch.mapped = [], []  # mapped now: let them go while the next batch is read
                 if self.keys:
-                    self.check.read(mapped.keys() + [rejection.sync_key for rejection in mapped.rejected])
+                    self.check.read(mapped.keys())
                 if writing is not None:
                     _count(self.summary, self.run_log, *writing)
                     writing = None

@@ -165,7 +165,7 @@ def _keys(mapper: RecordMapper | None, records: list[Any]) -> list[str | None]:
     if mapper is None:
         return [None] * len(records)
     mapped = mapper.map(records)
-    return mapped.keys() + [rejection.sync_key for rejection in mapped.rejected]
+    return mapped.keys()
 
 
 class DependentCheck:

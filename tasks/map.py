@@ -71,9 +71,10 @@ class MappedBatch:
         """The rows for upsert-records: bound, if they were, else as mapped."""
         return self.bound if self.bound is not None else self.rows
 
-    def keys(self) -> list[str]:
-        """The rows' sync keys."""
-        return self.bound.keys() if self.bound is not None else [row["sync_key"] for row in self.rows]
+    def keys(self) -> list[str | None]:
+        """The sync key of every record mapped: the rows', then the rejections' (None where a rejection has none)."""
+        rows = self.bound.keys() if self.bound is not None else [row["sync_key"] for row in self.rows]
+        return rows + [rejection.sync_key for rejection in self.rejected]
 
     def only(self, keep: Callable[[str], bool]) -> MappedBatch:
         """The rows and rejections whose sync keys `keep` accepts (a rejection without a key: none)."""
