@@ -10,9 +10,9 @@ from blocks import ApiTokenCredentials
 from flows.sync import sync_integration
 from ihub.demo import DEMO_SPEC, demo_spec
 from ihub.vendor import make_assets, make_users
+from models.engine import get_engine
 from models.errors import Invalid, VendorError
 from models.spec import ConnectorSpec
-from models.engine import get_engine
 from tasks.bind import bind_rows, dialect_name
 from tasks.map import RecordMapper
 from tasks.mapped_pages import WORKERS, PagePlan, can_map_pages, map_page
@@ -85,9 +85,10 @@ def test_rows_bound_in_a_worker_are_what_the_upsert_binds_in_the_run(db_url, one
     future = one_worker.submit((spec.model_dump_json(), dialect, content, "application/json", "/x"))
     there = future.result(timeout=30).mapped.bound
     here = RecordMapper(spec).map(orjson.loads(content)["data"]["assets"])  # as map-records maps a batch
+    in_the_run = bind_rows(here.rows, target, get_engine().dialect)
     assert len(there) == 20
-    assert there.names == bind_rows(here.rows, target, get_engine().dialect).names
-    assert plain(there.values) == plain(bind_rows(here.rows, target, get_engine().dialect).values)
+    assert there.names == in_the_run.names
+    assert plain(there.values) == plain(in_the_run.values)
 
 
 def plain(rows: list[tuple]) -> list[tuple]:
