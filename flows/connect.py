@@ -17,7 +17,7 @@ from typing import Iterator, NamedTuple
 from prefect import flow, get_run_logger
 from prefect.states import State
 
-from flows.outcome import reported
+from flows.outcome import NOT_PERSISTED, reported
 from models.config import EndpointStatus
 from models.endpoints import get_endpoint, record_connection
 from models.engine import session
@@ -52,7 +52,7 @@ def trying_new_credentials(block: str, region: str | None, tenant: str | None) -
         _NEW.reset(token)
 
 
-@flow(name="connect-endpoint", flow_run_name="{endpoint}")
+@flow(name="connect-endpoint", flow_run_name="{endpoint}", **NOT_PERSISTED)
 @reported
 def connect_endpoint(endpoint: str) -> EndpointStatus | State:
     """Test the connection of a partner endpoint and set its status: Enabled and connected, or

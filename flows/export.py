@@ -14,7 +14,7 @@ from prefect.states import State
 from sqlmodel import Session
 
 from flows.orchestration import queued_log_id, resolve_trigger
-from flows.outcome import failure_message, reported
+from flows.outcome import NOT_PERSISTED, failure_message, reported
 from flows.sync import flow_run_id
 from models.config import ActionKind
 from models.engine import session
@@ -28,7 +28,7 @@ from tasks.authenticate import authenticate
 from tasks.export import export_path, not_sent, push_record, vendor_body
 
 
-@flow(name="export-record", flow_run_name="{integration}:{record_ref}")
+@flow(name="export-record", flow_run_name="{integration}:{record_ref}", **NOT_PERSISTED)
 @reported
 def export_record(integration: str, record_ref: str) -> str | State:
     """Push one hub record to the integration's vendor, with the mapping reversed.

@@ -21,6 +21,7 @@ from typing import Callable, ParamSpec, TypeVar
 
 from prefect import get_run_logger
 from prefect.context import FlowRunContext
+from prefect.settings import PREFECT_LOCAL_STORAGE_PATH
 from prefect.states import Failed, State
 
 from models.errors import HubError
@@ -28,6 +29,13 @@ from models.redact import redact
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+NOT_PERSISTED = {"persist_result": False, "result_storage": PREFECT_LOCAL_STORAGE_PATH.value()}
+"""For every hub `@flow`: its result and its tasks' stay in the run's memory, never written to a result
+storage (what a run did is in its action log and artifact). Naming a storage, where nothing is written,
+spares each run three requests asking Prefect's server for its default one (which an operator may have
+set, for flows of their own)."""
 
 
 def failure_message(exc: BaseException) -> str:

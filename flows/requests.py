@@ -10,7 +10,7 @@ from prefect import flow, get_run_logger, runtime
 from prefect.states import Failed, State
 
 from flows.orchestration import started_as
-from flows.outcome import reported
+from flows.outcome import NOT_PERSISTED, reported
 
 from models.config import Integration, IntegrationAction, utcnow
 from models.engine import session
@@ -34,7 +34,7 @@ def _run_name() -> str:
     return f"{ref}: {action.name}{record} (request {request_id})"
 
 
-@flow(name="run-action-request", flow_run_name=_run_name)
+@flow(name="run-action-request", flow_run_name=_run_name, **NOT_PERSISTED)
 @reported
 def run_action_request(request_id: int) -> State | None:
     """Perform a queued action request, e.g. Import Assets or Export Asset 42: its flow runs as a

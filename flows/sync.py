@@ -48,7 +48,7 @@ from sqlmodel import Field
 from flows.hooks import count_outcome
 from flows.orchestration import (AlreadyRunning, LeaseNotGranted, apply_retry_policy, one_run_at_a_time,
                                  queued_log_id, resolve_trigger, wait_seconds)
-from flows.outcome import failure_message, reported
+from flows.outcome import NOT_PERSISTED, failure_message, reported
 from flows.reap import reap_crashed
 from models.config import ActionKind, DeletedMode, UpdateType, utcnow
 from models.engine import session
@@ -120,7 +120,7 @@ class SyncSummary(RunCounts):
 
 
 @flow(name=SYNC_FLOW, flow_run_name="{integration}", on_completion=[count_outcome],
-      on_failure=[count_outcome], on_crashed=[count_outcome])
+      on_failure=[count_outcome], on_crashed=[count_outcome], **NOT_PERSISTED)
 @reported
 def sync_integration(integration: str, full_refresh: bool = False) -> SyncSummary | State:
     """Fetch an integration's records from its vendor and upsert them into the hub.

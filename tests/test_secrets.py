@@ -386,3 +386,29 @@ def test_secret_stdin_needs_the_other_fields_as_options_and_a_line_per_secret():
     empty = runner.invoke(app, ["partners", "connect", "acme", "demo-vendor", "--region", "local", "--secret-stdin"],
                           input="")
     assert empty.exit_code == 1 and "--secret-stdin: no line for the api key on stdin" in empty.output
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_server_default_result_storage_gets_nothing_of_a_run(db_url, vendor, tmp_path):
+    """An operator may give Prefect's server a default result storage for flows of their own; the hub's
+    runs write nothing there, neither a summary nor a failure's exception (pickles of the hub's classes,
+    of no use without its code): what a run did is in its action log and its artifact."""
+    from prefect.client.orchestration import get_client
+    from prefect.filesystems import LocalFileSystem
+
+    from flows.sync import sync_integration
+
+    url, data = vendor
+    ApiTokenCredentials(token=data.token).save("results-token", overwrite=True)
+    make_integration(url, name="assets", auth={"type": "api_token", "block": "results-token"})
+    results = tmp_path / "results"
+    block_id = LocalFileSystem(basepath=str(results)).save(f"results-{uuid.uuid4().hex[:8]}")
+    with get_client(sync_client=True) as client:
+        client.update_server_default_result_storage(block_id)
+        try:
+            assert sync_integration("acme/assets").fetched == 350
+            data.faults += echoes(data)[:1]
+            assert sync_integration("acme/assets", return_state=True).is_failed()
+        finally:
+            client.clear_server_default_result_storage()
+    assert list(results.rglob("*")) == []
