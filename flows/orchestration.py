@@ -19,7 +19,7 @@ from prefect.client.schemas.objects import ConcurrencyLeaseHolder, FlowRunPolicy
 from prefect.client.schemas.responses import ConcurrencyLimitWithLeaseResponse
 from prefect.concurrency._leases import maintain_concurrency_lease
 from prefect.context import FlowRunContext
-from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+from prefect.exceptions import ObjectAlreadyExists
 
 from models.errors import HubError
 from models.logs import Trigger, running_log
@@ -140,10 +140,15 @@ def _acquire(client, name: str, holder: ConcurrencyLeaseHolder | None, integrati
     deadline = time.monotonic() + wait_seconds()
     while True:
         try:
-            _ensure_limit(client, name)
             response = client.increment_concurrency_slots_with_lease(
                 names=[name], slots=1, mode="concurrency", lease_duration=LEASE_SECONDS, holder=holder)
-            return ConcurrencyLimitWithLeaseResponse.model_validate(response.json()).lease_id
+            granted = ConcurrencyLimitWithLeaseResponse.model_validate(response.json())
+            if granted.limits:
+                return granted.lease_id
+            # The integration's first run: the server leased no limit by that name; give back the empty
+            # lease, make the limit, and ask again (asking first spares every later run a read of the limit).
+            client.release_concurrency_slots_with_lease(granted.lease_id)
+            _create_limit(client, name)
         except httpx.HTTPStatusError as exc:
             if exc.response.status_code < 500 and exc.response.status_code != 423:
                 raise
@@ -176,11 +181,8 @@ def wait_seconds() -> float:
         return DEFAULT_WAIT_SECONDS
 
 
-def _ensure_limit(client, name: str) -> None:
+def _create_limit(client, name: str) -> None:
     try:
-        client.read_global_concurrency_limit_by_name(name)
-    except ObjectNotFound:
-        try:
-            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
-        except ObjectAlreadyExists:
-            pass
+        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+    except ObjectAlreadyExists:  # another run of the integration made it first
+        pass
