@@ -101,8 +101,17 @@ def prefect_server() -> Iterator[str]:
     whole server of its own; the recorder took about 7 s of CPU a test process), the event persister
     and the automations' triggers (a quarter of the server's CPU under tests/test_update_types.py and
     test_completeness.py: 25.7 and 21.2 s against 19.4 and 19.5), and those that look for late,
-    paused, cancelled or lost runs and offline workers. The scheduler stays: tests deploy schedules."""
+    paused, cancelled or lost runs and offline workers. The scheduler stays: tests deploy schedules.
+
+    With none of those services, nothing on the server keeps or reads an event: the test process sends
+    it none (Prefect's `NullEventsClient`, as Prefect's own test harness overrides the events client).
+    Each in-process run's events were serialized, sent over a websocket, validated and dropped: about
+    a tenth of the CPU of the modules that run flows in-process (53.6-54.7 s against 58.2-63.7 s over
+    test_update_types, test_completeness, test_concurrency and test_export). A test that reads what
+    events make (tests/test_run_graph.py) starts a server of its own and sends them there."""
     import prefect.settings
+    from prefect.events.clients import NullEventsClient
+    from prefect.events.worker import EventsWorker
     from prefect.server.api.server import SubprocessASGIServer
     from prefect.settings import (PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
                                   PREFECT_SERVER_DATABASE_CONNECTION_URL, temporary_settings)
@@ -117,12 +126,14 @@ def prefect_server() -> Iterator[str]:
     }):
         server = SubprocessASGIServer(port=free_port())  # given the settings above, in its environment
         SubprocessASGIServer._instances[None] = server  # where Prefect's clients look for the local server
+        EventsWorker.set_client_override(NullEventsClient)
         try:
             server.start(timeout=240)
             with temporary_settings({PREFECT_API_URL: server.api_url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
                 yield server.api_url
                 drain_prefect_workers()
         finally:
+            EventsWorker.set_client_override(None)
             server.stop()
             SubprocessASGIServer._instances.pop(None, None)
 

@@ -23,7 +23,9 @@ def upstream(task_run) -> set:
 
 @pytest.fixture
 def full_server(tmp_path):
-    """A Prefect server with all its services: the session's does not record task runs (tests/conftest.py)."""
+    """A Prefect server with all its services, and the run's events sent to it: the session's server
+    records no task runs, and gets no events (tests/conftest.py)."""
+    from prefect.events.worker import EventsWorker
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from tests.conftest import drain_prefect_workers
@@ -31,9 +33,14 @@ def full_server(tmp_path):
 
     with postgres_database() as database, live_server(tmp_path, database) as api_url:
         drain_prefect_workers()  # Prefect's events and logs workers send to the server they started with
-        with temporary_settings({PREFECT_API_URL: api_url}):
-            yield api_url
-            drain_prefect_workers()
+        override = EventsWorker._client_override
+        EventsWorker.set_client_override(None)
+        try:
+            with temporary_settings({PREFECT_API_URL: api_url}):
+                yield api_url
+                drain_prefect_workers()
+        finally:
+            EventsWorker._client_override = override
 
 
 @pytest.mark.usefixtures("full_server")
