@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import signal
 import sqlite3
@@ -80,6 +81,17 @@ def pytest_xdist_make_scheduler(config, log):
                 "_browser.py") else path
 
     return Scheduling(config, log)
+
+
+@functools.cache
+def hub_app(admin_token: str):
+    """The hub's app (REST API and console) for `admin_token`, made once a test process and shared by the
+    tests that call it: it keeps nothing of a request, and reads the hub's database from IHUB_DATABASE_URL
+    at each one. A new app costs ~0.15-0.25 s of CPU at its first requests (FastAPI builds every included
+    route's models then): 11 s over the modules that made one a test."""
+    from ihub.api.app import create_app
+
+    return create_app(admin_token)
 
 
 PG_URL = os.environ.get("IHUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

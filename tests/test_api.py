@@ -6,11 +6,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from blocks import ApiTokenCredentials
-from ihub.api.app import create_app
 from ihub.demo import demo_spec
 from models.api_keys import digest
 from models.config import Integration
 from models.engine import session
+from tests.conftest import hub_app
 
 ADMIN = "admin-test-token"
 API = "/api/v1"
@@ -18,7 +18,7 @@ API = "/api/v1"
 
 @pytest.fixture
 def client(db_url):
-    with TestClient(create_app(ADMIN), raise_server_exceptions=False) as test_client:
+    with TestClient(hub_app(ADMIN), raise_server_exceptions=False) as test_client:
         test_client.headers["Authorization"] = f"Bearer {ADMIN}"
         yield test_client
 

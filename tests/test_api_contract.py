@@ -12,19 +12,19 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from ihub.api.app import create_app
 from ihub.demo import demo_spec
 from models.api_keys import issue_key
 from models.config import IntegrationStatus
 from models.engine import session
 from models.integrations import onboard
+from tests.conftest import hub_app
 
 ADMIN = "admin-contract-token"
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 # The app reads the hub's database from IHUB_DATABASE_URL at each request: one app serves both databases.
-schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(ADMIN))
+schema = schemathesis.openapi.from_asgi("/openapi.json", hub_app(ADMIN))
 # Names that exist in the seeded hub, so that examples reach past "not found" into the services.
 SEEDED = {"customer": "acme", "endpoint": "vendor", "name": "assets", "target": "name", "partner": "okta"}
 

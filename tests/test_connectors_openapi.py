@@ -21,12 +21,12 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from blocks import ApiTokenCredentials
-from ihub.api.app import create_app
 from ihub.cli import app, console
 from ihub.vendor import serving
 from models.engine import session
 from models.records import CustomRecord
 from models.spec import ConnectorSpec
+from tests.conftest import hub_app
 
 runner = CliRunner()
 PETSTORE = Path(jsonschema.__file__).parent / "benchmarks" / "issue232" / "issue.json"
@@ -250,7 +250,7 @@ def test_a_spec_from_prefects_document_syncs_its_flow_runs_into_the_hub(tmp_path
 
 def test_the_hubs_own_document_read_as_yaml(tmp_path):
     document = tmp_path / "hub.yaml"
-    document.write_text(yaml.safe_dump(create_app("x").openapi()))
+    document.write_text(yaml.safe_dump(hub_app("x").openapi()))
     result = ihub("connectors", "from-openapi", document, "--out", tmp_path / "out",
                   "--base-url", "https://hub.example.com")
     assert result.exit_code == 0, result.output
@@ -284,7 +284,7 @@ def test_mistakes_are_told(tmp_path):
     result = ihub("connectors", "from-openapi", odd)
     assert result.exit_code == 1 and "not an OpenAPI 3 or Swagger 2 document" in result.output
     document = tmp_path / "hub.json"
-    document.write_text(json.dumps(create_app("x").openapi()))
+    document.write_text(json.dumps(hub_app("x").openapi()))
     result = ihub("connectors", "from-openapi", document, "--path", "/api/v1/nothing")
     assert result.exit_code == 1 and "the document has no path /api/v1/nothing" in result.output
     assert "Traceback" not in result.output

@@ -13,12 +13,11 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from blocks import ApiTokenCredentials
-from ihub.api.app import create_app
 from ihub.cli import app, console
 from models.engine import session
 from models.records import Asset
 from models.spec import ConnectorSpec
-from tests.conftest import make_integration
+from tests.conftest import hub_app, make_integration
 
 runner = CliRunner()
 ADMIN = "admin-connectors-token"
@@ -172,7 +171,7 @@ def test_mistakes_are_told_before_any_request(sqlite_url, tmp_path):
 def test_the_api_answers_the_same_as_json(demo, tmp_path):
     url, data = demo
     spec = yaml.safe_load(open(spec_file(tmp_path, url, pagination="{type: offset, limit: 100}")))
-    with TestClient(create_app(ADMIN), raise_server_exceptions=False) as client:
+    with TestClient(hub_app(ADMIN), raise_server_exceptions=False) as client:
         auth = {"Authorization": f"Bearer {ADMIN}"}
         answer = client.post("/api/v1/connectors/test", json={"spec": spec, "pages": 1}, headers=auth)
         assert answer.status_code == 200, answer.text

@@ -13,12 +13,11 @@ from typer.testing import CliRunner
 
 from blocks import ApiTokenCredentials, BasicCredentials
 from flows.sync import sync_integration
-from ihub.api.app import create_app
 from ihub.cli import app, console
 from models.engine import session
 from models.logs import ActionLog
 from models.spec import ConnectorSpec, SpecError
-from tests.conftest import make_integration
+from tests.conftest import hub_app, make_integration
 from tests.partner_apis import serving
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -136,7 +135,7 @@ def test_the_api_keeps_secrets_write_only_and_refuses_like_the_cli(sqlite_url, v
     url, data = vendor
     name = unique("api-token")
     make_integration(url, auth={"type": "api_token", "block": name})
-    with TestClient(create_app(ADMIN), raise_server_exceptions=False) as client:
+    with TestClient(hub_app(ADMIN), raise_server_exceptions=False) as client:
         client.headers["Authorization"] = f"Bearer {ADMIN}"
 
         def call(method, path, expect, **kwargs):

@@ -5,12 +5,11 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from ihub.api.app import create_app
 from ihub.cli import app, console
 from models.config import IntegrationStatus
 from models.engine import session
 from models.integrations import find_integration
-from tests.conftest import make_integration
+from tests.conftest import hub_app, make_integration
 
 runner = CliRunner()
 ADMIN = "admin-test-token"
@@ -30,7 +29,7 @@ def said(*args, exit_code=0) -> str:
 
 @pytest.fixture
 def api(sqlite_url):
-    with TestClient(create_app(ADMIN), raise_server_exceptions=False) as client:
+    with TestClient(hub_app(ADMIN), raise_server_exceptions=False) as client:
         client.headers["Authorization"] = f"Bearer {ADMIN}"
         yield client
 

@@ -9,9 +9,9 @@ from typer.testing import CliRunner
 
 from blocks import ApiTokenCredentials
 from flows.sync import sync_integration
-from ihub.api.app import create_app
 from ihub.cli import app, console
 from ihub.credentials import list_credentials
+from tests.conftest import hub_app
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 runner = CliRunner()
@@ -65,7 +65,7 @@ def test_a_wrong_key_on_reconnect_keeps_the_working_one_and_says_so(demo_partner
 
 def test_the_api_says_whether_new_credentials_were_accepted(demo_partner):
     data = demo_partner
-    with TestClient(create_app(ADMIN), raise_server_exceptions=False) as client:
+    with TestClient(hub_app(ADMIN), raise_server_exceptions=False) as client:
         client.headers["Authorization"] = f"Bearer {ADMIN}"
         path = "/api/v1/customers/acme/partners/demo-vendor/connect"
         good = client.post(path, json={"region": "local", "credentials": {"api_key": data.token}}).json()

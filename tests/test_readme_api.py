@@ -8,10 +8,10 @@ from pathlib import Path
 
 import uvicorn
 
-from ihub.api.app import create_app
 from ihub.vendor import serving
 from models.engine import session
 from models.logs import ActionLog, ActionStatus
+from tests.conftest import hub_app
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = "admin-readme-token"
@@ -29,7 +29,7 @@ def readme_script() -> str:
 
 
 def test_the_readme_curl_examples_work_as_written(sqlite_url, tmp_path):
-    config = uvicorn.Config(create_app(ADMIN), log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(hub_app(ADMIN), log_level="warning", access_log=False, lifespan="off")
     with serving(uvicorn.Server(config)) as url:
         script = readme_script().replace("http://127.0.0.1:8000", url).replace(".venv/bin/python", sys.executable)
         assert script.count("curl ") >= 30

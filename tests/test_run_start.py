@@ -37,6 +37,7 @@ def refusing_proxy(upstream: str, refusals: int) -> Iterator[tuple[str, list[int
     """A proxy to `upstream` answering 503 to the first `refusals` POSTs of a flow run; yields its
     API URL and the statuses it gave those POSTs."""
     creations: list[int] = []
+    upstream_client = httpx.Client(timeout=30)  # one for all it forwards: a new one loads certifi's CAs (~30 ms)
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -53,8 +54,8 @@ def refusing_proxy(upstream: str, refusals: int) -> Iterator[tuple[str, list[int
                 creations.append(201)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
             for _ in range(10):  # the test server's own 503 (SQLite busy) is not a refusal under test
-                answer = httpx.request(self.command, upstream + self.path.removeprefix("/api"), headers=headers,
-                                       content=body, timeout=30)
+                answer = upstream_client.request(self.command, upstream + self.path.removeprefix("/api"),
+                                                 headers=headers, content=body)
                 if answer.status_code != 503:
                     break
                 time.sleep(0.2)
@@ -79,6 +80,7 @@ def refusing_proxy(upstream: str, refusals: int) -> Iterator[tuple[str, list[int
     finally:
         server.shutdown()
         server.server_close()
+        upstream_client.close()
 
 
 @pytest.fixture

@@ -149,9 +149,9 @@ def test_a_run_retried_by_prefect_keeps_each_attempt_and_says_so_everywhere(demo
     assert "attempt 1 Failed: Demo Asset Vendor answered HTTP 503" in listed.output
     assert "attempt 2 Completed: fetched 350" in listed.output and "retry (first: manual)" in listed.output
 
-    from ihub.api.app import create_app
+    from tests.conftest import hub_app
 
-    with TestClient(create_app("admin-token-for-the-test")) as client:
+    with TestClient(hub_app("admin-token-for-the-test")) as client:
         answer = client.get(f"/api/v1/logs/{log.id}", headers={"Authorization": "Bearer admin-token-for-the-test"})
     assert answer.status_code == 200, answer.text
     body = answer.json()

@@ -246,14 +246,14 @@ def test_the_cli_shows_no_secret_a_vendor_echoed(vendor, monkeypatch):
 
 @pytest.mark.usefixtures("prefect_server")
 def test_the_api_answers_no_secret_a_vendor_echoed(db_url, vendor, monkeypatch):
-    from ihub.api.app import create_app
     from models.partners import get_partner
+    from tests.conftest import hub_app
 
     url, data = vendor
     ApiTokenCredentials(token=data.token).save("demo-vendor-token", overwrite=True)
     monkeypatch.setitem(get_partner("demo-vendor").regions, "local", url)
     shown = []
-    with TestClient(create_app("admin-secrets-test"), raise_server_exceptions=False) as client:
+    with TestClient(hub_app("admin-secrets-test"), raise_server_exceptions=False) as client:
         client.headers["Authorization"] = "Bearer admin-secrets-test"
 
         def call(method, path, expect, **kwargs):

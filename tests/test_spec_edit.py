@@ -10,14 +10,13 @@ from typer.testing import CliRunner
 
 from blocks import ApiTokenCredentials
 from flows.sync import sync_integration
-from ihub.api.app import create_app
 from ihub.cli import app, console
 from ihub.demo import DEMO_SPEC
 from models.config import Integration
 from models.engine import session
 from models.logs import ActionLog
 from models.records import Asset
-from tests.conftest import make_integration
+from tests.conftest import hub_app, make_integration
 
 runner = CliRunner()
 ADMIN = "admin-test-token"
@@ -102,7 +101,7 @@ def test_the_api_shows_and_replaces_a_spec_with_the_same_rules(db_url, tmp_path)
     with session() as db:
         db.add(Asset(integration_id=integration.id, sync_key="1", record_hash="h", name="laptop"))
         db.commit()
-    with TestClient(create_app(ADMIN), raise_server_exceptions=False) as client:
+    with TestClient(hub_app(ADMIN), raise_server_exceptions=False) as client:
         client.headers["Authorization"] = f"Bearer {ADMIN}"
         path = "/api/v1/customers/acme/integrations/assets/spec"
         spec = client.get(path).json()

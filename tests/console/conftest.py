@@ -30,6 +30,8 @@ from typing import Iterator
 import httpx
 import pytest
 
+from tests.live_prefect import LOOPBACK
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -119,7 +121,7 @@ def _wait_until_up(server: subprocess.Popen, url: str, log: Path, timeout: float
         if server.poll() is not None:
             pytest.fail(f"the web app exited with {server.returncode}:\n{log.read_text()}")
         try:
-            if httpx.get(f"{url}/sign-in", timeout=2).status_code == 200:
+            if LOOPBACK.get(f"{url}/sign-in", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass

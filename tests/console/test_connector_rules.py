@@ -8,10 +8,10 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from ihub.api.app import create_app
 from models.config import IntegrationStatus
 from models.engine import session
 from models.integrations import connector_spec, find_integration
+from tests.conftest import hub_app
 from tests.console.test_console_rules import ADMIN, csrf_of, sign_in
 
 NEW = "/customers/acme/connector/new"
@@ -23,7 +23,7 @@ STEP_1 = {"name": "crm", "endpoint": "+new", "new_endpoint_name": "crm", "new_en
 
 @pytest.fixture
 def operator(sqlite_url):
-    with TestClient(create_app(ADMIN), follow_redirects=False) as client:
+    with TestClient(hub_app(ADMIN), follow_redirects=False) as client:
         assert sign_in(client).status_code == 303
         csrf = csrf_of(client.get("/new-customer"))
         client.post("/new-customer", data={"name": "acme", "csrf_token": csrf})

@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from ihub.api.app import create_app
 from models.actions import add_action, report_log
 from models.api_keys import integration_for_key
 from models.config import Integration, IntegrationStatus, utcnow
@@ -19,6 +18,7 @@ from models.endpoints import add_endpoint
 from models.engine import session
 from models.integration_setup import create_integration
 from models.logs import ActionLog, ActionStatus
+from tests.conftest import hub_app
 from tests.console.test_console_rules import ADMIN, csrf_of, sign_in
 
 BASE = "/customers/acme/integrations/crm"
@@ -36,7 +36,7 @@ def operator(sqlite_url, monkeypatch):
                                  support_contact="help@customsoft.example")
         add_action(db, crm, "Export Quote", "export")
         add_action(db, crm, "Import Contact", "import")
-    with TestClient(create_app(ADMIN), follow_redirects=False) as client:
+    with TestClient(hub_app(ADMIN), follow_redirects=False) as client:
         assert sign_in(client).status_code == 303
         yield client
 

@@ -9,9 +9,9 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from ihub.api.app import create_app
 from models.customers import list_customers
 from models.engine import session
+from tests.conftest import hub_app
 
 ADMIN = "admin-console-token"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -28,7 +28,7 @@ def sign_in(client: TestClient, token: str = ADMIN, next_: str = "/customers"):
 
 @pytest.fixture
 def anonymous(sqlite_url):
-    with TestClient(create_app(ADMIN), follow_redirects=False) as client:
+    with TestClient(hub_app(ADMIN), follow_redirects=False) as client:
         yield client
 
 

@@ -22,14 +22,14 @@ EDITOR = "/customers/acme/integrations/people/mapping"
 def operator(sqlite_url):
     from fastapi.testclient import TestClient
 
-    from ihub.api.app import create_app
+    from tests.conftest import hub_app
 
     with session() as db:
         create_customer(db, "acme")
         add_partners(db, "acme", ["demo-vendor", "okta"])
         create_integration(db, "acme", "people", "demo-vendor", data_type="users")
         create_integration(db, "acme", "staff", "okta", data_type="users")
-    with TestClient(create_app(ADMIN), follow_redirects=False) as client:
+    with TestClient(hub_app(ADMIN), follow_redirects=False) as client:
         assert sign_in(client).status_code == 303
         yield client
 

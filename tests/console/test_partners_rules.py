@@ -21,11 +21,11 @@ PAGE = "/customers/acme/partners/demo-vendor"
 def operator(sqlite_url):
     from fastapi.testclient import TestClient
 
-    from ihub.api.app import create_app
+    from tests.conftest import hub_app
 
     with session() as db:
         create_customer(db, "acme")
-    with TestClient(create_app(ADMIN), follow_redirects=False) as client:
+    with TestClient(hub_app(ADMIN), follow_redirects=False) as client:
         assert sign_in(client).status_code == 303
         yield client
 

@@ -22,12 +22,12 @@ CREATE = "/customers/acme/create-integration"
 def operator(sqlite_url):
     from fastapi.testclient import TestClient
 
-    from ihub.api.app import create_app
+    from tests.conftest import hub_app
 
     with session() as db:
         create_customer(db, "acme")
         create_source(db, "acme", "okta", "okta", "okta-token", "api_token")
-    with TestClient(create_app(ADMIN), follow_redirects=False) as client:
+    with TestClient(hub_app(ADMIN), follow_redirects=False) as client:
         assert sign_in(client).status_code == 303
         yield client
 
