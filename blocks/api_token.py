@@ -8,6 +8,8 @@ import httpx
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
+from blocks.schema import schema_made_once
+
 
 class ApiTokenAuth(httpx.Auth):
     """Adds a token to every request, in a header (`Authorization: Bearer …`) or a query parameter."""
@@ -31,6 +33,7 @@ class ApiTokenAuth(httpx.Auth):
         return f"ApiTokenAuth(placement={self._placement!r}, token=SecretStr('**********'))"
 
 
+@schema_made_once
 class ApiTokenCredentials(Block):
     """A vendor API token, sent in a header (with an optional prefix) or as a query parameter."""
 

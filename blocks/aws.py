@@ -9,9 +9,12 @@ from botocore.credentials import Credentials
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
+from blocks.schema import schema_made_once
+
 _SIGNATURE_HEADERS = ("Authorization", "X-Amz-Date", "X-Amz-Security-Token")
 
 
+@schema_made_once
 class AwsCredentials(Block):
     """An AWS access key (and optional session token) with the region and service to sign for."""
 

@@ -6,9 +6,11 @@ import httpx
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
+from blocks.schema import schema_made_once
 from models.redact import basic_form
 
 
+@schema_made_once
 class BasicCredentials(Block):
     """A username and password, sent as HTTP Basic authentication."""
 

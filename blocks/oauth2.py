@@ -17,6 +17,7 @@ from authlib.integrations.httpx_client import OAuth2Client
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
+from blocks.schema import schema_made_once
 from models.egress import GuardedTransport
 from models.errors import CredentialsRejected
 from models.redact import basic_form, register
@@ -25,6 +26,7 @@ EARLY_REFRESH_SECONDS = 60
 """A token this close to its expiry is replaced before use."""
 
 
+@schema_made_once
 class OAuth2Credentials(Block):
     """An OAuth2 client: a token URL, a client id and secret, and for the refresh grant a refresh token."""
 

@@ -224,6 +224,24 @@ def test_credentials_blocks_saved_in_python_are_listed_too(sqlite_url):
     ok("credentials", "delete", name)
 
 
+def test_saving_a_block_again_makes_no_json_schema_and_each_caller_gets_its_own(sqlite_url, monkeypatch):
+    from pydantic.json_schema import GenerateJsonSchema
+
+    name = unique("schema-once")
+    BasicCredentials(username="ops", password="first-password").save(name)
+    made = []
+    generate = GenerateJsonSchema.generate
+    monkeypatch.setattr(GenerateJsonSchema, "generate", lambda self, *a, **k: made.append(1) or generate(self, *a, **k))
+    BasicCredentials(username="ops", password="second-password").save(name, overwrite=True)
+    assert made == []  # Prefect asked for the schema about ten times: each one was the class's, made once
+    assert BasicCredentials.load(name).password.get_secret_value() == "second-password"
+
+    schema = BasicCredentials.model_json_schema()
+    schema["properties"].clear()
+    assert "password" in BasicCredentials.model_json_schema()["properties"]
+    assert BasicCredentials.model_json_schema()["secret_fields"] == ["password"]
+
+
 # --- moving to a production Prefect server ----------------------------------------------------
 
 
@@ -252,3 +270,4 @@ def test_copy_moves_every_credentials_block_to_another_prefect_server(sqlite_url
             listed = ok("credentials", "list")
             assert f"Credentials on the Prefect server at {production}:" in listed and name in listed
     ok("credentials", "delete", name)
+
