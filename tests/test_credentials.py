@@ -270,4 +270,3 @@ def test_copy_moves_every_credentials_block_to_another_prefect_server(sqlite_url
             listed = ok("credentials", "list")
             assert f"Credentials on the Prefect server at {production}:" in listed and name in listed
     ok("credentials", "delete", name)
-
