@@ -57,6 +57,17 @@ def pytest_configure(config) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, interrupt)
+    if not hasattr(config, "workerinput"):  # the run's first process: its test processes inherit the environment
+        from tests.prefect_databases import start_builder
+
+        start_builder()
+
+
+def pytest_unconfigure(config) -> None:
+    if not hasattr(config, "workerinput"):
+        from tests.prefect_databases import stop_builder
+
+        stop_builder()
 
 
 def pytest_collection_modifyitems(items) -> None:
@@ -125,15 +136,18 @@ def prefect_server() -> Iterator[str]:
     from prefect.events.clients import NullEventsClient
     from prefect.events.worker import EventsWorker
     from prefect.server.api.server import SubprocessASGIServer
-    from prefect.settings import (PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
-                                  PREFECT_SERVER_DATABASE_CONNECTION_URL, temporary_settings)
+    from prefect.settings import (PREFECT_API_BLOCKS_REGISTER_ON_START, PREFECT_API_URL,
+                                  PREFECT_FLOWS_HEARTBEAT_FREQUENCY, PREFECT_SERVER_DATABASE_CONNECTION_URL,
+                                  temporary_settings)
 
-    from tests.live_prefect import free_port, postgres_database
+    from tests.live_prefect import free_port
+    from tests.prefect_databases import migrated_postgres_database
 
     unread = ("TASK_RUN_RECORDER", "EVENT_PERSISTER", "TRIGGERS", "LATE_RUNS", "PAUSE_EXPIRATIONS",
               "CANCELLATION_CLEANUP", "REPOSSESSOR", "FOREMAN")
-    with postgres_database() as database, temporary_settings({
+    with migrated_postgres_database() as database, temporary_settings({
         PREFECT_SERVER_DATABASE_CONNECTION_URL: database,
+        PREFECT_API_BLOCKS_REGISTER_ON_START: False,  # a copy of the run's template (tests/prefect_databases.py)
         **{getattr(prefect.settings, f"PREFECT_SERVER_SERVICES_{service}_ENABLED"): False for service in unread},
     }):
         server = SubprocessASGIServer(port=free_port())  # given the settings above, in its environment

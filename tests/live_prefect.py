@@ -19,6 +19,8 @@ import psycopg
 BIN = Path(sys.executable).parent
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
+PREFECT_NO_REGISTRATION = {"PREFECT_API_BLOCKS_REGISTER_ON_START": "false"}
+
 FAST = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
@@ -45,11 +47,13 @@ def _clean_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def postgres_database(prefix: str = "ihub_prefect", driver: str = "asyncpg") -> Iterator[str]:
-    """A new PostgreSQL database (for Prefect's server by default: its asyncpg URL), dropped afterwards."""
+def postgres_database(prefix: str = "ihub_prefect", driver: str = "asyncpg", template: str | None = None
+                      ) -> Iterator[str]:
+    """A new PostgreSQL database (for Prefect's server by default: its asyncpg URL), a copy of `template`
+    if given, dropped afterwards."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
+        connection.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
     try:
         yield f"postgresql+{driver}://postgres@127.0.0.1:5432/{name}"
     finally:
@@ -58,13 +62,15 @@ def postgres_database(prefix: str = "ihub_prefect", driver: str = "asyncpg") -> 
 
 
 @contextmanager
-def prefect_server(home: Path, database_url: str) -> Iterator[str]:
-    """`prefect server start` on a free port; yields its API URL once it answers."""
+def prefect_server(home: Path, database_url: str, migrated: bool = False) -> Iterator[str]:
+    """`prefect server start` on a free port; yields its API URL once it answers. On a `migrated` database
+    (a copy of a template, tests/prefect_databases.py) it does not register its block types again."""
     port = free_port()
     log = open(home / "server.log", "w")
     process = subprocess.Popen(
         [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=_clean_env(PREFECT_HOME=str(home), PREFECT_API_DATABASE_CONNECTION_URL=database_url),
+        env=_clean_env(PREFECT_HOME=str(home), PREFECT_API_DATABASE_CONNECTION_URL=database_url,
+                       **(PREFECT_NO_REGISTRATION if migrated else {})),
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/api"
     try:

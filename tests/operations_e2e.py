@@ -23,7 +23,8 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from tests.conftest import PG_URL
-from tests.live_prefect import BIN, background, hub_env, postgres_database, prefect_server, wait_for
+from tests.live_prefect import BIN, background, hub_env, prefect_server, wait_for
+from tests.prefect_databases import copy_sqlite_template, migrated_postgres_database
 
 REF = "acme/assets"
 DEPLOYMENT = "sync-integration/acme:assets"
@@ -59,9 +60,10 @@ def running_stack(database: str, tmp_path_factory) -> Iterator[dict]:
     home = tmp_path_factory.mktemp(f"e2e-{database}")
     with ExitStack() as stack, pytest.MonkeyPatch.context() as patch:
         if database == "sqlite":
+            copy_sqlite_template(home / "prefect.db")
             prefect_db, hub_url = f"sqlite+aiosqlite:///{home / 'prefect.db'}", f"sqlite:///{home / 'ihub.db'}"
         else:
-            prefect_db = stack.enter_context(postgres_database())
+            prefect_db = stack.enter_context(migrated_postgres_database())
             schema = f"ihub_e2e_{uuid.uuid4().hex[:8]}"
             with get_engine(PG_URL).begin() as connection:
                 connection.execute(text(f"CREATE SCHEMA {schema}"))
@@ -70,7 +72,7 @@ def running_stack(database: str, tmp_path_factory) -> Iterator[dict]:
         patch.setenv("IHUB_DATABASE_URL", hub_url)
         patch.setenv("IHUB_HOME", str(home / "ihub"))
         migrate(hub_url)
-        api_url = stack.enter_context(prefect_server(home, prefect_db))
+        api_url = stack.enter_context(prefect_server(home, prefect_db, migrated=True))
         stack.enter_context(temporary_settings({PREFECT_API_URL: api_url}))
         # One client for the module's reads: a new one per read (as each `wait_for` poll made) costs ~25 ms
         # of CPU here and a version check on the server; a kept one, ~1 ms.

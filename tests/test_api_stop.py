@@ -8,7 +8,8 @@ import subprocess
 import sys
 import textwrap
 
-from tests.live_prefect import free_port, wait_for
+from tests.live_prefect import PREFECT_NO_REGISTRATION, free_port, wait_for
+from tests.prefect_databases import copy_sqlite_template
 
 API_WITH_EMBEDDED_PREFECT = textwrap.dedent("""
     import sys
@@ -40,6 +41,8 @@ def alive(pid: int) -> bool:
 def test_sigterm_stops_the_api_and_the_embedded_prefect_server_it_started(tmp_path):
     env = {name: value for name, value in os.environ.items() if not name.startswith("PREFECT_")}
     env.update(IHUB_HOME=str(tmp_path / "hub"), IHUB_DATABASE_URL=f"sqlite:///{tmp_path / 'ihub.db'}")
+    if copy_sqlite_template(tmp_path / "hub" / "prefect" / "prefect.db"):  # the embedded server's, not migrated again
+        env.update(PREFECT_NO_REGISTRATION)
     errors = open(tmp_path / "stderr", "w")  # "starting the local Prefect server ...", uvicorn's lines
     api = subprocess.Popen([sys.executable, "-c", API_WITH_EMBEDDED_PREFECT, str(free_port())], env=env,
                            stdout=subprocess.PIPE, stderr=errors, text=True, start_new_session=True)
