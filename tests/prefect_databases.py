@@ -33,34 +33,38 @@ ENV = "IHUB_TEST_PREFECT_TEMPLATES"
 """`name:directory:pid` of this run's PostgreSQL template, the directory of the SQLite one and the builder."""
 SQLITE = "prefect.db"
 WAIT_SECONDS = 180
+_builder: subprocess.Popen | None = None
 
 
 def start_builder() -> None:
     """In the run's first process: start building this run's templates, for every test process to find."""
+    global _builder
     name, directory = f"ihub_prefect_template_{uuid.uuid4().hex[:10]}", tempfile.mkdtemp(prefix="ihub-test-prefect-db-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(PREFECT_HOME=str(Path(directory) / "home"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
                PREFECT_LOGGING_LEVEL="WARNING", PREFECT_SERVER_LOGGING_LEVEL="WARNING")
     with open(Path(directory) / "build.log", "wb") as log:
-        builder = subprocess.Popen([sys.executable, "-m", "tests.prefect_databases", name, directory], env=env,
-                                   cwd=Path(__file__).parent.parent, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-    os.environ[ENV] = f"{name}:{directory}:{builder.pid}"
-    start_builder.process = builder
+        _builder = subprocess.Popen([sys.executable, "-m", "tests.prefect_databases", name, directory], env=env,
+                                    cwd=Path(__file__).parent.parent, stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+    os.environ[ENV] = f"{name}:{directory}:{_builder.pid}"
 
 
 def stop_builder() -> None:
-    """In the run's first process, at the end: the builder stopped, the templates dropped."""
-    builder = getattr(start_builder, "process", None)
-    if builder is None:
+    """In the run's first process, at the end: the builder stopped (a short run may end before it), the
+    templates dropped."""
+    if _builder is None:
         return
-    builder.kill()
-    builder.wait()
+    _builder.kill()
+    _builder.wait()
     name, directory, _ = os.environ.pop(ENV).split(":")
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        for database in (name, f"{name}_building"):
-            admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
     shutil.rmtree(directory, ignore_errors=True)
+    try:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            for database in (name, f"{name}_building"):
+                admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    except psycopg.OperationalError:  # no PostgreSQL: nothing was made there
+        pass
 
 
 def postgres_template() -> str | None:
