@@ -27,7 +27,7 @@ from typing import Iterator
 
 import psycopg
 
-from tests.live_prefect import PG_ADMIN, postgres_database
+from tests.live_prefect import PG_ADMIN, postgres_database, prefect_server
 
 ENV = "IHUB_TEST_PREFECT_TEMPLATES"
 """`name:directory:pid` of this run's PostgreSQL template, the directory of the SQLite one and the builder."""
@@ -86,6 +86,13 @@ def migrated_postgres_database() -> Iterator[str]:
     """A new PostgreSQL database for a Prefect server, a copy of this run's template; its URL; dropped afterwards."""
     with postgres_database(template=postgres_template()) as url:
         yield url
+
+
+@contextmanager
+def migrated_prefect_server(home: Path) -> Iterator[str]:
+    """`prefect server start` (tests/live_prefect.py) on a new copy of this run's PostgreSQL template; its API URL."""
+    with migrated_postgres_database() as database, prefect_server(home, database, migrated=True) as api_url:
+        yield api_url
 
 
 def copy_sqlite_template(destination: Path) -> bool:

@@ -248,14 +248,13 @@ def test_saving_a_block_again_makes_no_json_schema_and_each_caller_gets_its_own(
 def test_copy_moves_every_credentials_block_to_another_prefect_server(sqlite_url, tmp_path):
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from tests.live_prefect import prefect_server as live_server
-    from tests.prefect_databases import migrated_postgres_database
+    from tests.prefect_databases import migrated_prefect_server
 
     name = unique("to-production")
     ok("credentials", "create", name, "--type", "basic", "--username", "svc", "--secret-stdin", input="pw-1\n")
     assert "no Prefect server answers at http://127.0.0.1:9/api" in refused(
         "credentials", "copy", "--to-api-url", "http://127.0.0.1:9/api")
-    with migrated_postgres_database() as database, live_server(tmp_path, database, migrated=True) as production:
+    with migrated_prefect_server(tmp_path) as production:
         copied = ok("credentials", "copy", "--to-api-url", production)
         assert f"from the Prefect server at http://127.0.0.1:" in copied and f"to {production}:" in copied
         assert name in copied and "pw-1" not in copied

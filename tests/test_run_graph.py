@@ -29,10 +29,9 @@ def full_server(tmp_path):
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from tests.conftest import drain_prefect_workers
-    from tests.live_prefect import prefect_server as live_server
-    from tests.prefect_databases import migrated_postgres_database
+    from tests.prefect_databases import migrated_prefect_server
 
-    with migrated_postgres_database() as database, live_server(tmp_path, database, migrated=True) as api_url:
+    with migrated_prefect_server(tmp_path) as api_url:
         drain_prefect_workers()  # Prefect's events and logs workers send to the server they started with
         override = EventsWorker._client_override
         EventsWorker.set_client_override(None)
