@@ -256,7 +256,7 @@ def test_copy_moves_every_credentials_block_to_another_prefect_server(sqlite_url
         "credentials", "copy", "--to-api-url", "http://127.0.0.1:9/api")
     with migrated_prefect_server(tmp_path) as production:
         copied = ok("credentials", "copy", "--to-api-url", production)
-        assert f"from the Prefect server at http://127.0.0.1:" in copied and f"to {production}:" in copied
+        assert "from the Prefect server at http://127.0.0.1:" in copied and f"to {production}:" in copied
         assert name in copied and "pw-1" not in copied
         ok("credentials", "rotate", name, "--secret-stdin", input="pw-2\n")
         again = ok("credentials", "copy", "--to-api-url", production)
