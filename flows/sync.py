@@ -50,11 +50,11 @@ from flows.orchestration import (AlreadyRunning, LeaseNotGranted, apply_retry_po
                                  queued_log_id, resolve_trigger, wait_seconds)
 from flows.outcome import NOT_PERSISTED, failure_message, reported
 from flows.reap import reap_crashed
-from models.config import ActionKind, DeletedMode, UpdateType, utcnow
+from models.config import ActionKind, DeletedMode, IntegrationStatus, UpdateType, utcnow
 from models.engine import session
 from models.errors import HubError, IncompleteRun, TooManyRejected
 from models.integrations import action_name, find_integration, runnable_spec, save_sync_state
-from models.logs import ActionStatus, RunCounts, RunLog, heartbeat, running_log
+from models.logs import ActionStatus, RunCounts, RunLog, Trigger, heartbeat, running_log
 from models.names import SYNC_FLOW, slug
 from models.redact import redact
 from models.spec import ConnectorSpec
@@ -136,6 +136,14 @@ def sync_integration(integration: str, full_refresh: bool = False) -> SyncSummar
     attempt = runtime.flow_run.run_count or 1
     with session() as db:
         record = find_integration(db, integration)
+        if trigger == Trigger.schedule and record.status != IntegrationStatus.active:
+            # Its deployment is paused by now, but a run the schedule started just before may be under way.
+            message = (f"skipped: {integration} is {record.status.value} and its schedule runs only while "
+                       "Active")
+            RunLog(record.id, action_name(db, record, ActionKind.import_), trigger, flow_run_id(), log_id,
+                   attempt=attempt).finish(ActionStatus.skipped, message)
+            get_run_logger().warning(message)
+            return Completed(name="Skipped", message=message)
         apply_retry_policy(record.flow_retries, record.flow_retry_delay_seconds)
         try:
             spec = runnable_spec(db, record)

@@ -123,6 +123,25 @@ def test_a_second_run_while_one_holds_the_integration_is_skipped_and_says_so(act
     assert sync_integration("acme/assets", return_state=True).is_completed()  # the lease was given back
 
 
+def test_a_scheduled_run_of_an_integration_no_longer_active_is_skipped_and_says_so(active):
+    from flows.orchestration import started_as
+
+    integration, data = active
+    for status in (IntegrationStatus.inactive, IntegrationStatus.disabled):
+        change(integration.id, status=status)
+        with started_as("schedule"):  # as a run its schedule started just before the deployment was paused
+            state = sync_integration("acme/assets", return_state=True)
+        assert state.is_completed() and state.name == "Skipped"
+        last = logs(integration.id)[-1]
+        assert (last.status.value, last.trigger.value, last.message) == (
+            "Skipped", "schedule", f"skipped: acme/assets is {status.value} and its schedule runs only while Active")
+    assert data.requests == 0  # the vendor was never asked
+    with session() as db:  # a skipped run is no failure
+        assert db.get(Integration, integration.id).consecutive_failures == 0
+    state = sync_integration("acme/assets", return_state=True)  # by hand, it runs
+    assert state.is_completed() and logs(integration.id)[-1].status.value == "Completed"
+
+
 def test_flow_retries_rerun_the_same_flow_run_with_one_log(active):
     integration, data = active
     change(integration.id, flow_retries=1, flow_retry_delay_seconds=0)
