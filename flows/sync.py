@@ -138,12 +138,9 @@ def sync_integration(integration: str, full_refresh: bool = False) -> SyncSummar
         record = find_integration(db, integration)
         if trigger == Trigger.schedule and record.status != IntegrationStatus.active:
             # Its deployment is paused by now, but a run the schedule started just before may be under way.
-            message = (f"skipped: {integration} is {record.status.value} and its schedule runs only while "
-                       "Active")
-            RunLog(record.id, action_name(db, record, ActionKind.import_), trigger, flow_run_id(), log_id,
-                   attempt=attempt).finish(ActionStatus.skipped, message)
-            get_run_logger().warning(message)
-            return Completed(name="Skipped", message=message)
+            return _skipped(RunLog(record.id, action_name(db, record, ActionKind.import_), trigger, flow_run_id(),
+                                   log_id, attempt=attempt),
+                            f"skipped: {integration} is {record.status.value} and its schedule runs only while Active")
         apply_retry_policy(record.flow_retries, record.flow_retry_delay_seconds)
         try:
             spec = runnable_spec(db, record)
@@ -162,11 +159,16 @@ def sync_integration(integration: str, full_refresh: bool = False) -> SyncSummar
             ActionStatus.failed, str(exc))
         raise
     except AlreadyRunning:
-        message = _skipped_message(integration, record.id)
-        RunLog(record.id, spec.import_action, trigger, flow_run_id(), log_id, attempt=attempt).finish(
-            ActionStatus.skipped, message)
-        get_run_logger().warning(message)
-        return Completed(name="Skipped", message=message)
+        return _skipped(RunLog(record.id, spec.import_action, trigger, flow_run_id(), log_id, attempt=attempt),
+                        _skipped_message(integration, record.id))
+
+
+def _skipped(run_log: RunLog, message: str) -> State:
+    """A run that does nothing: Completed as Skipped (no success, no failure), its action log and its run's
+    log saying why."""
+    run_log.finish(ActionStatus.skipped, message)
+    get_run_logger().warning(message)
+    return Completed(name="Skipped", message=message)
 
 
 @contextmanager
