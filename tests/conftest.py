@@ -6,6 +6,7 @@ import base64
 import functools
 import gc
 import os
+import shutil
 import signal
 import sqlite3
 import sys
@@ -26,9 +27,15 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 # modules (10.7 s of CPU in three processes). One full collection where Python makes ten: 2.3 s.
 gc.set_threshold(700, 10, 100)  # Python's defaults are (700, 10, 10)
 
+# A Prefect home of this process's own, removed at its end. Made once: a test process imports this file
+# twice (as pytest's `conftest` and, from the tests that use its helpers, as `tests.conftest`).
+if os.environ.get("IHUB_TEST_PREFECT_HOME_OF") != str(os.getpid()):
+    os.environ.update(IHUB_TEST_PREFECT_HOME_OF=str(os.getpid()),
+                      PREFECT_HOME=tempfile.mkdtemp(prefix="ihub-test-prefect-"))
+PREFECT_HOME = os.environ["PREFECT_HOME"]
+
 # Prefect reads its settings once, at import: quiet and fast before anything imports it.
 os.environ.update({
-    "PREFECT_HOME": tempfile.mkdtemp(prefix="ihub-test-prefect-"),
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
@@ -75,6 +82,7 @@ def pytest_unconfigure(config) -> None:
     "workerfinished", sent at the end of the session) and its fixtures have stopped what they started:
     what Python does after (pytest's last garbage collections, then freeing the whole heap) took 2-7 s
     of CPU a process, and the run waits for its last process to end."""
+    shutil.rmtree(PREFECT_HOME, ignore_errors=True)
     if hasattr(config, "workerinput"):
         sys.stdout.flush()
         sys.stderr.flush()
