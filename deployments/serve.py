@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import signal
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 from uuid import UUID
 
 import anyio
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (DeploymentFilter, DeploymentFilterTags, FlowRunFilter,
-                                            FlowRunFilterStartTime)
-from prefect.client.schemas.objects import FlowRun
+                                            FlowRunFilterEndTime, FlowRunFilterState, FlowRunFilterStateType,
+                                            Operator)
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.runner import Runner
 
@@ -19,6 +20,9 @@ from deployments.build import HUB_TAG
 from deployments.reconcile import Changes, Reconciler
 
 RUNS_POLL_SECONDS = 2.0
+ENDED_MARGIN = timedelta(seconds=60)
+"""How far back before the latest end it has seen each poll still looks for runs that ended: the Prefect
+server stamps the ends, and a run's end may be committed after a later one's."""
 
 
 async def serve(poll_seconds: float, report: Callable[[Changes], None], limit: int | None = None,
@@ -92,19 +96,27 @@ class RunTeller:
 
     def __init__(self, tell: Callable[[str], None], since: datetime):
         self.tell, self.since = tell, since
+        self.ended_after = since
+        """Each poll reads the runs under way and those that ended after this, not every run since `since`
+        (which grows all day): it moves up to `ENDED_MARGIN` before the latest end seen."""
         self.told: dict[UUID, tuple[int, bool]] = {}
-        """flow run id -> (the attempt told, whether its end was told)"""
+        """flow run id -> (the attempt told, whether its end was told), for the runs of the last poll
+        and those waiting for their next attempt"""
         self.names: dict[UUID, str] = {}
         """deployment id -> flow/deployment"""
 
-    async def poll(self, client) -> None:
+    async def poll(self, client) -> int:
+        """Tell what started and ended since the last poll; how many runs it read."""
         runs = await client.read_flow_runs(
             deployment_filter=DeploymentFilter(tags=DeploymentFilterTags(all_=[HUB_TAG])),
-            flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=self.since)),
-            sort=FlowRunSort.START_TIME_DESC, limit=200)
-        for run in reversed(runs):
-            if run.work_pool_name or run.state is None or not (run.state.is_running() or run.state.is_final()):
-                continue  # a worker's run, or one not (yet, or again) under way
+            flow_run_filter=FlowRunFilter(
+                operator=Operator.or_, state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING])),
+                end_time=FlowRunFilterEndTime(after_=self.ended_after)),
+            sort=FlowRunSort.START_TIME_ASC)
+        for run in runs:
+            if (run.work_pool_name or run.state is None or run.start_time is None or run.start_time < self.since
+                    or not (run.state.is_running() or run.state.is_final())):
+                continue  # a worker's run, one from before this process, or one not (yet, or again) under way
             attempt, ended = self.told.get(run.id, (0, False))
             if run.run_count > attempt:
                 if run.deployment_id not in self.names:
@@ -116,6 +128,12 @@ class RunTeller:
                 self.tell(outcome_line(run))
                 ended = True
             self.told[run.id] = (attempt, ended)
+        read = {run.id for run in runs}
+        self.told = {run_id: told for run_id, told in self.told.items() if run_id in read or not told[1]}
+        ends = [run.end_time for run in runs if run.end_time is not None and run.state and run.state.is_final()]
+        if ends:
+            self.ended_after = max(self.ended_after, max(ends) - ENDED_MARGIN)
+        return len(runs)
 
 
 async def _deployment_name(client, deployment_id: UUID) -> str:

@@ -5,7 +5,7 @@ and the line `ihub serve` prints for each run of them."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import anyio
@@ -102,3 +102,44 @@ def test_serve_tells_a_line_when_each_attempt_of_a_served_run_starts_and_one_whe
         client.set_flow_run_state(run.id, Completed(), force=True)
         started, ended = poll()
         assert started.endswith(f"({run.id}), attempt 2") and ended.startswith("✓ ") and ": Completed" in ended
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_serve_reads_only_the_runs_under_way_and_just_ended_and_still_tells_a_later_retry(monkeypatch):
+    """A serve that runs all day asks for what can still change, not for every run since it started."""
+    from prefect.client.orchestration import get_client as get_async_client
+
+    from deployments import serve
+
+    monkeypatch.setattr(serve, "ENDED_MARGIN", timedelta(0))  # no run's end is committed late here
+    lines: list[str] = []
+    teller = serve.RunTeller(lines.append, datetime.now(timezone.utc))
+
+    async def poll_once() -> int:
+        async with get_async_client() as client:
+            return await teller.poll(client)
+
+    def poll() -> int:
+        return anyio.run(poll_once)
+
+    before = poll()  # runs still under way from earlier tests on this server
+    with get_client(sync_client=True) as client:
+        flow_id = client.create_flow_from_name(f"teller-{uuid.uuid4().hex[:8]}")
+        deployment = client.create_deployment(flow_id, "acme:assets", tags=["ihub"])
+        runs = [client.create_flow_run_from_deployment(deployment, state=Pending()) for _ in range(3)]
+        for run in runs:
+            client.set_flow_run_state(run.id, Running(), force=True)
+        assert poll() == before + 3 and len(lines) == 3
+        for run in runs:
+            client.set_flow_run_state(run.id, Completed(), force=True)
+        assert poll() == before + 3 and len(lines) == 6  # each end told
+        assert poll() == before + 1  # the latest end only: the others cannot change unless they run again
+        assert len(lines) == 6
+
+        first = runs[0]
+        client.set_flow_run_state(first.id, AwaitingRetry(), force=True)  # the UI's Retry, hours later
+        client.set_flow_run_state(first.id, Running(), force=True)
+        client.set_flow_run_state(first.id, Completed(), force=True)
+        poll()
+        started, ended = lines[6:]
+        assert started.endswith(f"({first.id}), attempt 2") and ended.startswith("✓ ") and ": Completed" in ended
